@@ -1,0 +1,13 @@
+"""numlite: TensorFlow Lite in Python. Run .tflite models with NumPy only.
+
+    from numlite import Interpreter
+    interpreter = Interpreter(model_path="model.tflite")
+"""
+from .errors import ModelError, UnsupportedOpError
+from .interpreter import Interpreter, OpResolverType, SignatureRunner, load_delegate
+from .loader import load_model
+from .writer import model_to_bytes, save_model
+
+__version__ = "0.1.0"
+__all__ = ["Interpreter", "OpResolverType", "SignatureRunner", "load_delegate", "ModelError",
+           "UnsupportedOpError", "load_model", "model_to_bytes", "save_model", "__version__"]

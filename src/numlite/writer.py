@@ -1,0 +1,130 @@
+"""Model IR → .tflite bytes."""
+import numpy as np
+
+from .errors import ModelError
+from .ir import BUILTIN_OPERATOR, TENSOR_TYPE, PACKED_TYPES
+from .loader import encode_strings
+from .schema import TABLES
+from .schema.writer import build, union_code
+
+# Options tables whose names do not follow CamelCase(op name) + "Options".
+_OPTIONS_OVERRIDES = {
+    "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions", "L2_POOL_2D": "Pool2DOptions",
+    "BATCH_MATMUL": "BatchMatMulOptions", "PADV2": "PadV2Options", "MEAN": "ReducerOptions",
+    "SUM": "ReducerOptions", "REDUCE_MAX": "ReducerOptions", "REDUCE_MIN": "ReducerOptions",
+    "REDUCE_PROD": "ReducerOptions", "REDUCE_ANY": "ReducerOptions", "REDUCE_ALL": "ReducerOptions",
+    "MAXIMUM": "MaximumMinimumOptions", "MINIMUM": "MaximumMinimumOptions",
+    "LOGICAL_AND": "LogicalAndOptions", "LOGICAL_OR": "LogicalOrOptions",
+    "SPACE_TO_BATCH_ND": "SpaceToBatchNDOptions", "BATCH_TO_SPACE_ND": "BatchToSpaceNDOptions",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
+    "BIDIRECTIONAL_SEQUENCE_LSTM": "BidirectionalSequenceLSTMOptions", "LSTM": "LSTMOptions",
+    "UNIDIRECTIONAL_SEQUENCE_RNN": "SequenceRNNOptions", "RNN": "RNNOptions", "SVDF": "SVDFOptions",
+    "LOCAL_RESPONSE_NORMALIZATION": "LocalResponseNormalizationOptions", "L2_NORMALIZATION": "L2NormOptions",
+    "RELU_N1_TO_1": None, "RELU6": None, "RELU": None, "LOGISTIC": None, "TANH": None,
+}
+
+
+def options_table_for(opcode):
+    """The schema options table an operator's options are written in (None if it has none)."""
+    if opcode in _OPTIONS_OVERRIDES:
+        return _OPTIONS_OVERRIDES[opcode]
+    camel = "".join(p[:1].upper() + (p[1:].lower() if not p[:1].isdigit() else p[1:].upper()) for p in opcode.split("_"))
+    name = camel + "Options"
+    return name if name in TABLES else None
+
+
+def _quant_dict(q):
+    if q is None:
+        return None
+    d = {"scale": np.asarray(q.scale, np.float32), "zero_point": np.asarray(q.zero_point, np.int64),
+         "quantized_dimension": int(q.quantized_dimension)}
+    if q.min is not None:
+        d["min"] = q.min
+    if q.max is not None:
+        d["max"] = q.max
+    return d
+
+
+def _tensor_bytes(t):
+    if t.type_name == "STRING":
+        return encode_strings(t.data)
+    if t.type_name in PACKED_TYPES:
+        bits = PACKED_TYPES[t.type_name]
+        per = 8 // bits
+        vals = (np.asarray(t.data).astype(np.int16).reshape(-1) & ((1 << bits) - 1)).astype(np.uint8)
+        pad = (-vals.size) % per
+        vals = np.concatenate([vals, np.zeros(pad, np.uint8)]).reshape(-1, per)
+        packed = np.zeros(vals.shape[0], np.uint8)
+        for k in range(per):
+            packed |= vals[:, k] << (bits * k)
+        return packed.tobytes()
+    return np.ascontiguousarray(t.data, dtype=t.dtype.newbyteorder("<")).tobytes()
+
+
+def model_to_bytes(model):
+    """Serialise a :class:`numlite.ir.Model` to .tflite bytes."""
+    buffers = [{}]
+    opcodes, opcode_index = [], {}
+    subgraphs = []
+    for sgi, sg in enumerate(model.subgraphs):
+        tensors = []
+        for t in sg.tensors:
+            b = 0
+            if t.data is not None:
+                buffers.append({"data": np.frombuffer(_tensor_bytes(t), np.uint8)})
+                b = len(buffers) - 1
+            td = {"shape": list(t.shape), "type": TENSOR_TYPE[t.type_name], "buffer": b, "name": t.name,
+                  "quantization": _quant_dict(t.quantization), "is_variable": t.is_variable,
+                  "has_rank": t.has_rank, "sparsity": t.sparsity}
+            if t.shape_signature is not None:
+                td["shape_signature"] = list(t.shape_signature)
+            tensors.append(td)
+        ops = []
+        for oi, op in enumerate(sg.operators):
+            key = ("CUSTOM" if op.custom else op.opcode, op.opcode if op.custom else None, op.version)
+            if key not in opcode_index:
+                code = BUILTIN_OPERATOR.get(key[0])
+                if code is None:
+                    raise ModelError("subgraph %d operator %d: unknown builtin %r" % (sgi, oi, op.opcode))
+                opcode_index[key] = len(opcodes)
+                opcodes.append({"deprecated_builtin_code": min(code, 127), "builtin_code": code,
+                                "custom_code": key[1], "version": op.version})
+            od = {"opcode_index": opcode_index[key], "inputs": list(op.inputs), "outputs": list(op.outputs),
+                  "intermediates": list(op.intermediates) or None}
+            table = op.options_type or (None if op.custom else options_table_for(op.opcode))
+            if table is not None:
+                union = "BuiltinOptions"
+                try:
+                    code = union_code(union, table)
+                except KeyError:
+                    union = "BuiltinOptions2"
+                    code = union_code(union, table)
+                field = "builtin_options" if union == "BuiltinOptions" else "builtin_options_2"
+                unknown = set(op.options) - {f[0] for f in TABLES[table]}
+                if unknown:
+                    raise ModelError("operator %s: unknown options %s for %s" % (op.opcode, sorted(unknown), table))
+                od[field + "_type"] = code
+                od[field] = dict(op.options)
+                od[field + "_table"] = table
+            if op.custom_options is not None:
+                od["custom_options"] = np.frombuffer(bytes(op.custom_options), np.uint8)
+            ops.append(od)
+        subgraphs.append({"tensors": tensors, "inputs": list(sg.inputs), "outputs": list(sg.outputs),
+                          "operators": ops, "name": sg.name or None})
+    metadata = []
+    for name, data in model.metadata.items():
+        buffers.append({"data": np.frombuffer(bytes(data), np.uint8)})
+        metadata.append({"name": name, "buffer": len(buffers) - 1})
+    sigs = [{"signature_key": s.key, "subgraph_index": s.subgraph_index,
+             "inputs": [{"name": n, "tensor_index": i} for n, i in s.inputs.items()],
+             "outputs": [{"name": n, "tensor_index": i} for n, i in s.outputs.items()]}
+            for s in model.signatures]
+    root = {"version": model.version, "operator_codes": opcodes, "subgraphs": subgraphs,
+            "description": model.description or None, "buffers": buffers,
+            "metadata": metadata or None, "signature_defs": sigs or None}
+    return build("Model", root)
+
+
+def save_model(model, path):
+    with open(path, "wb") as f:
+        f.write(model_to_bytes(model))

@@ -1,0 +1,114 @@
+"""Differential-testing helpers: build single-op models, run them in numlite and LiteRT, compare.
+
+LiteRT runs with its reference kernels (OpResolverType.BUILTIN_REF) unless told otherwise.
+Integer outputs must be identical; float outputs must agree within ``rtol`` of each output's
+range (plus a tiny absolute slack for outputs that are all near zero).
+"""
+import numpy as np
+
+import numlite
+from numlite.builder import ModelBuilder
+
+
+class Const:
+    """A constant operand for :func:`single_op_model`."""
+
+    def __init__(self, value, dtype=None, quantization=None):
+        self.value = np.asarray(value) if dtype is None else np.asarray(value, dtype)
+        self.quantization = quantization
+
+
+class In:
+    """A runtime input operand with explicit quantization / dtype."""
+
+    def __init__(self, value, quantization=None, shape_signature=None):
+        self.value = np.asarray(value)
+        self.quantization = quantization
+        self.shape_signature = shape_signature
+
+
+def single_op_model(opcode, inputs, outputs, version=1, **options):
+    """Model bytes with one op. ``inputs``: arrays (runtime inputs), In(...), Const(...) or None
+    (optional, index -1). ``outputs``: dtypes, or (dtype, quantization) pairs, or
+    (dtype, quantization, shape). Returns (model_bytes, runtime_input_values)."""
+    b = ModelBuilder()
+    idx, feed = [], []
+    for k, v in enumerate(inputs):
+        if v is None:
+            idx.append(-1)
+        elif isinstance(v, Const):
+            idx.append(b.const("c%d" % k, v.value, quantization=v.quantization))
+        else:
+            v = v if isinstance(v, In) else In(v)
+            idx.append(b.input("in%d" % k, v.value.shape, v.value.dtype, v.quantization, v.shape_signature))
+            feed.append(v.value)
+    outs = []
+    for k, o in enumerate(outputs):
+        o = o if isinstance(o, tuple) else (o,)
+        dtype, q, shape = (tuple(o) + (None, None))[:3]
+        outs.append(b.tensor("out%d" % k, shape if shape is not None else (), dtype, q))
+    b.op(opcode, idx, outs, version=version, **options)
+    b.output(*outs)
+    return b.to_bytes(), feed
+
+
+def _run(interp, feed):
+    details = interp.get_input_details()
+    for d, v in zip(details, feed):
+        if tuple(d["shape"]) != v.shape:
+            interp.resize_tensor_input(d["index"], v.shape)
+    interp.allocate_tensors()
+    for d, v in zip(interp.get_input_details(), feed):
+        interp.set_tensor(d["index"], v)
+    interp.invoke()
+    return [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
+
+
+def run_litert(model, feed, reference=True):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    kind = OpResolverType.BUILTIN_REF if reference else OpResolverType.AUTO
+    return _run(Interpreter(model_content=model, experimental_op_resolver_type=kind), feed)
+
+
+def run_numlite(model, feed, reference=True):
+    kind = numlite.OpResolverType.BUILTIN_REF if reference else numlite.OpResolverType.AUTO
+    return _run(numlite.Interpreter(model_content=model, experimental_op_resolver_type=kind), feed)
+
+
+def assert_outputs_match(got, want, rtol=1e-3, atol=1e-6, what=""):
+    assert len(got) == len(want), "%s: %d outputs vs %d" % (what, len(got), len(want))
+    for k, (g, w) in enumerate(zip(got, want)):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.dtype == w.dtype, "%s output %d: dtype %s vs LiteRT %s" % (what, k, g.dtype, w.dtype)
+        assert g.shape == w.shape, "%s output %d: shape %s vs LiteRT %s" % (what, k, g.shape, w.shape)
+        if w.dtype.kind in "biuO":
+            if not np.array_equal(g, w):
+                bad = np.argwhere(g != w)
+                raise AssertionError("%s output %d: %d of %d values differ (first at %s: %s vs LiteRT %s)"
+                                     % (what, k, len(bad), w.size, tuple(bad[0]), g[tuple(bad[0])], w[tuple(bad[0])]))
+        else:
+            wf = w.astype(np.float64)
+            gf = g.astype(np.float64)
+            same_nan = np.isnan(wf) == np.isnan(gf)
+            assert same_nan.all(), "%s output %d: NaN positions differ" % (what, k)
+            finite = np.isfinite(wf)
+            assert np.array_equal(np.isinf(wf), np.isinf(gf)) and np.array_equal(wf[np.isinf(wf)], gf[np.isinf(gf)]), \
+                "%s output %d: infinities differ" % (what, k)
+            if finite.any():
+                span = float(np.ptp(wf[finite])) if finite.sum() > 1 else 0.0
+                scale = max(span, float(np.abs(wf[finite]).max()), 1e-30)
+                err = np.abs(gf[finite] - wf[finite])
+                assert err.max() <= rtol * scale + atol, "%s output %d: max error %.3g exceeds %.3g (range %.3g)" % (
+                    what, k, err.max(), rtol * scale + atol, scale)
+
+
+def check_op(opcode, inputs, outputs, version=1, rtol=1e-3, atol=1e-6, variants=("reference", "auto"), **options):
+    """Build a single-op model, run it in LiteRT (reference kernels) and numlite; compare.
+    Returns numlite's outputs."""
+    model, feed = single_op_model(opcode, inputs, outputs, version=version, **options)
+    want = run_litert(model, feed)
+    got = None
+    for v in variants:
+        got = run_numlite(model, feed, reference=(v == "reference"))
+        assert_outputs_match(got, want, rtol=rtol, atol=atol, what="%s[%s]" % (opcode, v))
+    return got
