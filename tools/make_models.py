@@ -59,15 +59,19 @@ PKG_DATA_DIR = os.path.join(ROOT, "src", "numlite", "data")
 SUMMARY_PATH = os.path.join(ROOT, "tools", "MODELS_SUMMARY.txt")
 
 MEDIAPIPE_VERSION = "0.10.21"  # newest wheels (1.x) no longer bundle .tflite files
-MEDIAPIPE_MODELS = [  # path inside the wheel; lite / short-range variants only
-    "mediapipe/modules/face_detection/face_detection_short_range.tflite",
-    "mediapipe/modules/face_landmark/face_landmark.tflite",
-    "mediapipe/modules/palm_detection/palm_detection_lite.tflite",
-    "mediapipe/modules/hand_landmark/hand_landmark_lite.tflite",
-    "mediapipe/modules/pose_detection/pose_detection.tflite",
-    "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
-    "mediapipe/modules/holistic_landmark/hand_recrop.tflite",
-]
+# path inside the wheel -> float input range used by the MediaPipe graphs (approximately;
+# golden inputs are random 8-bit "pixels" mapped onto that range). Lite / short-range only.
+# Not copied (size): pose_landmark_full (6.4 MB), hand_landmark_full, palm_detection_full,
+# face_landmark_with_attention, iris_landmark; pose_landmark_lite is not in the wheel.
+MEDIAPIPE_MODELS = {
+    "mediapipe/modules/face_detection/face_detection_short_range.tflite": (-1.0, 1.0),
+    "mediapipe/modules/face_landmark/face_landmark.tflite": (0.0, 1.0),
+    "mediapipe/modules/palm_detection/palm_detection_lite.tflite": (0.0, 1.0),
+    "mediapipe/modules/hand_landmark/hand_landmark_lite.tflite": (0.0, 1.0),
+    "mediapipe/modules/pose_detection/pose_detection.tflite": (-1.0, 1.0),
+    "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite": (0.0, 1.0),
+    "mediapipe/modules/holistic_landmark/hand_recrop.tflite": (-1.0, 1.0),
+}
 
 
 # --------------------------------------------------------------------------
@@ -75,6 +79,9 @@ MEDIAPIPE_MODELS = [  # path inside the wheel; lite / short-range variants only
 # --------------------------------------------------------------------------
 
 def seed_everything(seed: int) -> None:
+    # clear_session resets keras' layer-name counters: tensor names end up in the
+    # flatbuffer, so without it a partial run (--only) would give different bytes.
+    keras.backend.clear_session()
     keras.utils.set_random_seed(seed)  # python, numpy and tf seeds
 
 
@@ -406,7 +413,7 @@ class MiscOpsA(tf.Module):
         unary = tf.concat([
             tf.sqrt(pos), tf.math.rsqrt(pos), tf.exp(x), tf.math.log(pos), tf.abs(x),
             tf.negative(x), tf.sin(x), tf.cos(x), tf.square(x), tf.floor(x * 3.0),
-            tf.math.ceil(x * 3.0), tf.round(x * 3.0),
+            # CEIL / ROUND / ELU live in misc_ops_c (no BUILTIN_REF kernels in LiteRT)
         ], axis=-1)
         binary = tf.concat([
             tf.math.floordiv(x * 5.0, tf.abs(y) + 0.5), tf.math.floormod(x * 5.0, tf.abs(y) + 0.5),
@@ -414,15 +421,15 @@ class MiscOpsA(tf.Module):
             tf.pow(pos, y), x - y, x / (tf.abs(y) + 0.5),
         ], axis=-1)
         gt, lt, ge, le = tf.greater(x, y), tf.less(x, 0.2), tf.greater_equal(y, -0.3), tf.less_equal(x, y)
-        eq = tf.equal(tf.round(x * 2.0), tf.round(y * 2.0))
-        ne = tf.not_equal(tf.round(x * 2.0), tf.round(y * 2.0))
+        eq = tf.equal(tf.floor(x * 2.0), tf.floor(y * 2.0))
+        ne = tf.not_equal(tf.floor(x * 2.0), tf.floor(y * 2.0))
         logic = tf.logical_or(tf.logical_not(tf.logical_and(gt, ge)), lt)
         logic = tf.logical_and(logic, tf.logical_or(eq, ne))
         masks = tf.cast(tf.stack([gt, lt, ge, le, eq, ne, logic], axis=-1), tf.float32)
         selected = tf.where(logic, x, y * 2.0)
         acts = tf.concat([
-            # ELU is left to mlp.tflite: LiteRT's BUILTIN_REF resolver has no ELU kernel
-            tf.nn.leaky_relu(x, alpha=0.1), self.prelu(x), tf.nn.relu(x),
+            # PRELU is only fused if its relu/neg are not shared (CSE) with other ops
+            tf.nn.leaky_relu(x, alpha=0.1), self.prelu(x * 1.5), tf.nn.relu(x - 0.2),
             tf.nn.relu6(x * 8.0), tf.tanh(x), tf.sigmoid(x), tf.nn.log_softmax(x, axis=-1),
             tf.nn.softmax(y * 2.0, axis=-1), hard_swish(x * 4.0), tf.nn.gelu(x),
             tf.clip_by_value(x * 2.0, -1.0, 1.0), tf.sign(x), tf.math.l2_normalize(x, axis=-1),
@@ -430,6 +437,16 @@ class MiscOpsA(tf.Module):
         ], axis=-1)
         return {"unary": unary, "binary": binary, "masks": masks,
                 "selected": selected, "acts": acts}
+
+
+class MiscOpsC(tf.Module):
+    """Ops that LiteRT's BUILTIN_REF resolver lacks (golden from the optimized kernels)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 4, 6, 8], tf.float32, name="x")])
+    def __call__(self, x):
+        return {"ceil": tf.math.ceil(x * 3.0), "round": tf.round(x * 3.0),
+                "round_half": tf.round(tf.floor(x * 8.0) * 0.5),  # exact .5 ties (banker's)
+                "elu": tf.nn.elu(x * 2.0)}
 
 
 class MiscOpsB(tf.Module):
@@ -530,6 +547,8 @@ def make_digits(report: dict):
                          experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
     interp.allocate_tensors()
     ii, oi = interp.get_input_details()[0]["index"], interp.get_output_details()[0]["index"]
+    in_name = interp.get_input_details()[0]["name"]
+    out_name = interp.get_output_details()[0]["name"]
     preds = []
     for img in x_te:
         interp.set_tensor(ii, img[None])
@@ -546,7 +565,7 @@ def make_digits(report: dict):
     report["digits"] = {"accuracy": acc, "n_train": int(len(x_tr)), "n_test": int(len(x_te)),
                         "size": len(tflite), "ops": flatbuffer_ops(tflite)[0]}
     with open(os.path.join(PKG_DATA_DIR, "README.md"), "w") as f:
-        f.write(DIGITS_README.format(acc=acc * 100, n_tr=len(x_tr), n_te=len(x_te),
+        f.write(DIGITS_README.format(acc=acc * 100, in_name=in_name, out_name=out_name, n_tr=len(x_tr), n_te=len(x_te),
                                      size=len(tflite), ops=", ".join(flatbuffer_ops(tflite)[0]),
                                      tf=tf.__version__))
     print(f"digits: held-out accuracy {acc:.4f} ({len(x_te)} test images), {len(tflite)} bytes")
@@ -563,8 +582,9 @@ do not edit them by hand. Regenerate with `python3 tools/make_models.py --only d
 A small float32 CNN (Conv2D 16 -> MaxPool -> Conv2D 32 -> MaxPool -> Dense 64 -> Dense 10
 -> Softmax) classifying 8x8 grayscale handwritten digits.
 
-* Input: `image`, float32 `[1, 8, 8, 1]`, pixel values scaled to [0, 1] (raw value / 16).
-* Output: float32 `[1, 10]` class probabilities for digits 0-9.
+* Input: tensor `{in_name}`, float32 `[1, 8, 8, 1]`, pixel values scaled to [0, 1]
+  (raw 0..16 value / 16), white strokes on black as in `load_digits()`.
+* Output: tensor `{out_name}`, float32 `[1, 10]` class probabilities for digits 0-9.
 * Trained for 30 epochs with Adam on {n_tr} images (stratified 75/25 split,
   `sklearn.model_selection.train_test_split(..., test_size=0.25, random_state=0)`).
 * Held-out accuracy of the converted `.tflite` model (run with the LiteRT reference
@@ -622,6 +642,7 @@ def gen_models():
     yield "misc_ops_a", "float", lambda: (lambda m: convert_module(m, m.__call__))(MiscOpsA()), {}
     yield "misc_ops_b", "float", lambda: (lambda m: convert_module(m, m.__call__))(MiscOpsB()), \
         {"int_range": (-20, 20)}
+    yield "misc_ops_c", "float", lambda: (lambda m: convert_module(m, m.__call__))(MiscOpsC()), {}
     yield "fp16_weights", "fp16", lambda: convert(build_small_cnn(4, "fp16_cnn"),
                                                    [F32(1, 32, 32, 3)], quant="fp16"), {}
     yield "dynamic_batch", "float", lambda: convert(
@@ -702,6 +723,9 @@ def random_input(rng, dtype, shape, opts):
     if dtype == np.bool_:
         return rng.integers(0, 2, size=shape).astype(bool)
     lo, hi = opts.get("float_range", (-1.0, 1.0))
+    if opts.get("pixels"):  # image-like: 8-bit pixel values mapped onto [lo, hi]
+        u8 = rng.integers(0, 255, size=shape, endpoint=True)
+        return (lo + u8 * ((hi - lo) / 255.0)).astype(dtype)
     return rng.uniform(lo, hi, size=shape).astype(dtype)
 
 
@@ -718,6 +742,9 @@ def make_golden(name: str, path: str, golden_path: str, opts: dict, seed: int) -
     info = {}
     interp, resolver, errors = make_interpreter(path)
     info["resolver"] = resolver
+    info["golden_seed"] = seed
+    info["golden_input_opts"] = {k: (list(v) if isinstance(v, tuple) else v)
+                                 for k, v in sorted(opts.items())}
     if errors:
         info["resolver_errors"] = errors
     if interp is None:
@@ -807,27 +834,38 @@ def extract_mediapipe(wheel: str) -> list:
                          hashlib.sha256(data).hexdigest()))
         if license_name:
             write_bytes(os.path.join(MP_DIR, "LICENSE"), zf.read(license_name))
+    return rows
+
+
+def write_mediapipe_readme(wheel: str, rows: list, manifest: dict) -> None:
     lines = [
         "# MediaPipe models (third-party test data)",
         "",
         "These `.tflite` files are copied unmodified from the MediaPipe Python wheel",
-        f"`{wheel_name}` (PyPI project `mediapipe`, version {MEDIAPIPE_VERSION}; the 1.x",
-        "wheels no longer bundle the models). They are used only as test inputs for numlite.",
+        f"`{os.path.basename(wheel)}` (PyPI project `mediapipe`, version {MEDIAPIPE_VERSION};",
+        "the 1.x wheels no longer bundle the models). They are used only as test inputs.",
         "",
         "License: Apache License 2.0, Copyright The MediaPipe Authors / Google LLC.",
         "The license text shipped in the wheel (`mediapipe-*.dist-info/LICENSE`) is copied",
         "next to the models as `LICENSE`.",
         "",
         "Regenerate (copy + goldens) with `python3 tools/make_models.py --only mediapipe`.",
-        "Goldens (`<name>.golden.npz`) are produced the same way as for the generated models;",
-        "see `../MANIFEST.json` for ops, custom ops and the resolver that was used.",
+        "Goldens (`<name>.golden.npz`) use the same layout as the generated models",
+        "(`input:<i>` / `output:<i>`); inputs are random 8-bit pixels mapped onto the",
+        "model's expected float range. See `../MANIFEST.json` for all details.",
         "",
-        "| file | path inside the wheel | bytes | sha256 |",
-        "|---|---|---|---|",
-    ] + [f"| {f} | `{p}` | {n} | `{h[:16]}…` |" for f, p, n, h in rows]
+        "| file | path inside the wheel | bytes | input range | custom ops | golden resolver |",
+        "|---|---|---|---|---|---|",
+    ]
+    for fname, inner, nbytes, _sha in rows:
+        e = manifest["models"]["mediapipe/" + fname[:-len(".tflite")]]
+        lo, hi = MEDIAPIPE_MODELS[inner]
+        lines.append(f"| {fname} | `{inner}` | {nbytes} | [{lo:g}, {hi:g}] | "
+                     f"{', '.join(e['custom_ops']) or '-'} | "
+                     f"{e.get('resolver') or 'none (no golden)'} |")
+    lines += ["", "sha256 of each file is recorded in `../MANIFEST.json`."]
     with open(os.path.join(MP_DIR, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    return [r[0] for r in rows]
 
 
 # --------------------------------------------------------------------------
@@ -909,22 +947,25 @@ def main() -> int:
         else:
             for k in [k for k in manifest["models"] if k.startswith("mediapipe/")]:
                 del manifest["models"][k]
-            files = extract_mediapipe(wheel)
-            for j, fname in enumerate(files):
+            rows = extract_mediapipe(wheel)
+            for j, fname in enumerate(r[0] for r in rows):
                 path = os.path.join(MP_DIR, fname)
                 with open(path, "rb") as f:
                     data = f.read()
                 stem = fname[:-len(".tflite")]
+                inner = [m for m in MEDIAPIPE_MODELS if m.endswith("/" + fname)][0]
                 ginfo = make_golden(stem, path, os.path.join(MP_DIR, stem + ".golden.npz"),
-                                    {}, seed=2000 + j)
+                                    {"float_range": MEDIAPIPE_MODELS[inner], "pixels": True},
+                                    seed=2000 + j)
                 kind = detect_kind(data, ginfo.get("inputs"))
                 key = "mediapipe/" + stem
                 manifest["models"][key] = manifest_entry(
                     key, kind, path, data, ginfo,
-                    wheel_path=f"{os.path.basename(wheel)}:{[m for m in MEDIAPIPE_MODELS if m.endswith('/' + fname)][0]}")
+                    wheel_path=f"{os.path.basename(wheel)}:{inner}")
                 e = manifest["models"][key]
                 print(f"  {fname}: {len(data)} bytes, resolver={e['resolver']}, "
                       f"custom={e['custom_ops']}, golden={e['golden']}")
+            write_mediapipe_readme(wheel, rows, manifest)
 
     if want("digits"):
         print("[digits]", flush=True)
