@@ -44,15 +44,29 @@ class Kernel:
         raise NotImplementedError
 
 
-def register(opcode, versions=(1, 1), variant="reference"):
-    """Class decorator registering a kernel for ``opcode`` (builtin name or custom code)."""
+def register(opcode, versions=(1, 1), variant="reference", types=None, match=None):
+    """Class decorator registering a kernel for ``opcode`` (builtin name or custom code).
+
+    ``types``: the input-0 tensor types (e.g. ``("INT8", "UINT8")``) this class handles;
+    ``match``: a predicate ``match(inputs) -> bool`` on the node's input TensorSpecs (e.g. float
+    input with int8 weights for hybrid kernels). A specialised class (types and/or match) takes
+    precedence over the generic class of the same op whenever it applies, so quantized and
+    hybrid kernels live beside the float ones in their own modules.
+    """
     lo, hi = versions
+    special = None
+    if types or match:
+        tset = tuple(types) if types else None
+
+        def special(inputs):
+            t = inputs[0].type_name if inputs and inputs[0] is not None else None
+            return (tset is None or t in tset) and (match is None or bool(match(inputs)))
 
     def deco(cls):
         cls.variant = variant
         names = opcode if isinstance(opcode, (list, tuple)) else [opcode]
         for name in names:
-            _REGISTRY.setdefault(name, []).append((lo, hi, variant, cls))
+            _REGISTRY.setdefault(name, []).append((lo, hi, variant, cls, special))
         return cls
     return deco
 
@@ -66,12 +80,14 @@ def lookup(op, node_index, reference_only, inputs=None, outputs=None):
     matching = [e for e in entries if e[0] <= op.version <= e[1]]
     if not matching:
         raise UnsupportedOpError(op.opcode, op.version, node_index,
-                                 "numlite supports versions %s" % ", ".join("%d-%d" % (e[0], e[1]) for e in entries))
+                                 "numlite supports versions %s" % ", ".join(sorted({"%d-%d" % (e[0], e[1]) for e in entries})))
+    typed = [e for e in matching if e[4] is not None and inputs is not None and e[4](inputs)]
+    matching = typed or [e for e in matching if e[4] is None] or matching
     if not reference_only:
-        for lo, hi, variant, cls in matching:
+        for lo, hi, variant, cls, _ in matching:
             if variant != "reference" and (inputs is None or cls.supports(op, inputs, outputs)):
                 return cls
-    for lo, hi, variant, cls in matching:
+    for lo, hi, variant, cls, _ in matching:
         if variant == "reference":
             return cls
     return matching[0][3]
@@ -79,7 +95,7 @@ def lookup(op, node_index, reference_only, inputs=None, outputs=None):
 
 def registered_ops():
     _load_all()
-    return {name: sorted({(lo, hi, v) for lo, hi, v, _ in entries}) for name, entries in _REGISTRY.items()}
+    return {name: sorted({(lo, hi, v) for lo, hi, v, _, _ in entries}) for name, entries in _REGISTRY.items()}
 
 
 _loaded = False

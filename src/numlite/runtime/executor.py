@@ -20,7 +20,7 @@ MAX_ARENA_BYTES = 1 << 34
 class TensorSpec:
     """What prepare sees of a tensor: shape (None = dynamic), type, quantization, constant data."""
 
-    __slots__ = ("index", "name", "shape", "type_name", "dtype", "quantization", "data", "is_variable")
+    __slots__ = ("index", "name", "shape", "type_name", "dtype", "quantization", "data", "is_variable", "sparsity")
 
     def __init__(self, index, t, shape):
         self.index, self.name = index, t.name
@@ -29,6 +29,7 @@ class TensorSpec:
         self.quantization = t.quantization
         self.data = t.data if not t.is_variable else None
         self.is_variable = t.is_variable
+        self.sparsity = t.sparsity
 
     def __repr__(self):
         return "TensorSpec(%d %r %s %s)" % (self.index, self.name, self.type_name, self.shape)

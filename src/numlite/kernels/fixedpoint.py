@@ -1,0 +1,171 @@
+"""Integer arithmetic of quantized kernels: the one place it lives.
+
+Everything here mirrors the integer semantics of LiteRT's reference kernels (and gemmlowp's
+fixed-point helpers they call) on NumPy int64 arrays, so that any quantized kernel gives
+bit-identical results. Conventions:
+
+* A real multiplier ``M`` (e.g. ``input_scale * filter_scale / output_scale``) is stored as a
+  Q31 ``quantized_multiplier`` in [2^30, 2^31) and an exponent ``shift`` with
+  ``M ≈ quantized_multiplier * 2^(shift - 31)`` (``shift`` > 0 means a left shift).
+* LiteRT's released build uses the *double rounding* variant of
+  ``MultiplyByQuantizedMultiplier`` for int32 accumulators (TFLITE_SINGLE_ROUNDING is off):
+  a saturating rounding doubling high multiply (round half away from zero) followed by a
+  rounding right shift (round half away from zero).
+* For 64-bit accumulators (16x8 kernels) LiteRT first reduces the multiplier to 16 bits and
+  applies a single round-half-up shift: :func:`multiply_by_quantized_multiplier_int64`.
+"""
+import numpy as np
+
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def round_half_away(x):
+    """TfLiteRound / std::round: halves go away from zero (NumPy's round goes to even)."""
+    x = np.asarray(x, np.float64)
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+def quantize_multiplier(real_multiplier):
+    """(quantized_multiplier int64 array, shift int64 array) for positive real multipliers.
+
+    frexp gives M = q * 2^shift with q in [0.5, 1); q is rounded to Q31. Rounding up to exactly
+    2^31 is folded into the exponent; multipliers too small to represent (shift < -31) become 0.
+    """
+    m = np.asarray(real_multiplier, np.float64)
+    q, shift = np.frexp(m)
+    q_fixed = round_half_away(q * float(1 << 31)).astype(np.int64)
+    carry = q_fixed == (1 << 31)
+    q_fixed = np.where(carry, q_fixed // 2, q_fixed)
+    shift = np.where(carry, shift + 1, shift).astype(np.int64)
+    tiny = shift < -31
+    q_fixed = np.where(tiny | (m == 0), 0, q_fixed)
+    shift = np.where(tiny | (m == 0), 0, shift)
+    return q_fixed, shift
+
+
+def quantize_multiplier_scalar(real_multiplier):
+    q, s = quantize_multiplier(real_multiplier)
+    return int(q), int(s)
+
+
+def wrap_int32(x):
+    """Two's-complement wrap of int64 values to int32 (C++ overflow in NO_SANITIZE code)."""
+    x = np.asarray(x, np.int64)
+    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def _trunc_div_pow2(x, n):
+    """C++ integer division of int64 ``x`` by 2^n (truncates toward zero)."""
+    return np.where(x >= 0, x >> n, -((-x) >> n))
+
+
+def saturating_rounding_doubling_high_mul(a, b):
+    """gemmlowp SaturatingRoundingDoublingHighMul on int32 values held in int64 arrays."""
+    a = np.asarray(a, np.int64)
+    b = np.asarray(b, np.int64)
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    res = _trunc_div_pow2(ab + nudge, 31)
+    overflow = (a == INT32_MIN) & (b == INT32_MIN)
+    return np.where(overflow, INT32_MAX, res)
+
+
+def rounding_divide_by_pot(x, exponent):
+    """gemmlowp RoundingDivideByPOT: arithmetic shift right rounding half away from zero."""
+    x = np.asarray(x, np.int64)
+    exponent = np.asarray(exponent, np.int64)
+    mask = (np.int64(1) << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> exponent) + (remainder > threshold)
+
+
+def multiply_by_quantized_multiplier(x, quantized_multiplier, shift):
+    """LiteRT MultiplyByQuantizedMultiplier(int32 x, ...), double-rounding variant.
+
+    ``quantized_multiplier`` and ``shift`` may be arrays broadcasting against ``x`` (per channel).
+    """
+    x = np.asarray(x, np.int64)
+    shift = np.asarray(shift, np.int64)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(wrap_int32(x << left), quantized_multiplier), right)
+
+
+def multiply_by_quantized_multiplier_int64(x, quantized_multiplier, shift):
+    """LiteRT MultiplyByQuantizedMultiplier(int64 x, ...) used by 16x8 kernels with int64 accumulators.
+
+    The Q31 multiplier is first reduced to Q15 (rounding, saturating at 0x7FFF) and the product
+    is shifted once with round-half-up. |x| < 2^47 keeps ``x * reduced`` inside int64.
+    """
+    x = np.asarray(x, np.int64)
+    qm = np.asarray(quantized_multiplier, np.int64)
+    reduced = np.where(qm < 0x7FFF0000, (qm + (1 << 15)) >> 16, 0x7FFF)
+    total_shift = 15 - np.asarray(shift, np.int64)
+    return wrap_int32((x * reduced + (np.int64(1) << (total_shift - 1))) >> total_shift)
+
+
+def multiply_by_quantized_multiplier_smaller_than_one_exp(x, quantized_multiplier, left_shift):
+    """LiteRT MultiplyByQuantizedMultiplierSmallerThanOneExp (left_shift <= 0)."""
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, quantized_multiplier),
+                                  -np.asarray(left_shift, np.int64))
+
+
+def multiply_by_quantized_multiplier_greater_than_one(x, quantized_multiplier, left_shift):
+    """LiteRT MultiplyByQuantizedMultiplierGreaterThanOne (left_shift >= 0)."""
+    x = np.asarray(x, np.int64)
+    return saturating_rounding_doubling_high_mul(wrap_int32(x * (np.int64(1) << np.asarray(left_shift, np.int64))),
+                                                 quantized_multiplier)
+
+
+def saturating_left_shift(x, shift, bits=32):
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return np.clip(np.asarray(x, np.int64) << shift, lo, hi)
+
+
+def dtype_range(dtype):
+    info = np.iinfo(np.dtype(dtype))
+    return int(info.min), int(info.max)
+
+
+def quantized_activation_range(activation, scale, zero_point, dtype):
+    """CalculateActivationRangeQuantized: the fused activation as a clamp in the quantized domain.
+
+    Bounds are quantized with round-half-away (TfLiteRound) and intersected with the dtype range.
+    """
+    from ..schema.enums import ActivationFunctionType as Act
+    qmin, qmax = dtype_range(dtype)
+
+    def q(v):
+        return int(zero_point) + int(round_half_away(v / float(scale)))
+    if activation == Act.NONE:
+        return qmin, qmax
+    if activation == Act.RELU:
+        return max(qmin, q(0.0)), qmax
+    if activation == Act.RELU6:
+        return max(qmin, q(0.0)), min(qmax, q(6.0))
+    if activation == Act.RELU_N1_TO_1:
+        return max(qmin, q(-1.0)), min(qmax, q(1.0))
+    from ..errors import ModelError
+    raise ModelError("fused activation %s has no quantized clamp" % Act.name(activation))
+
+
+def requantize(acc, quantized_multiplier, shift, zero_point, lo, hi, dtype):
+    """acc (int32 accumulators) → output dtype: scale, add zero point, clamp. The common tail of
+    conv / fully-connected / pooling kernels."""
+    out = multiply_by_quantized_multiplier(acc, quantized_multiplier, shift) + int(zero_point)
+    return np.clip(out, lo, hi).astype(dtype)
+
+
+def lut_int8(func, input_scale, input_zero_point, output_scale, output_zero_point, dtype):
+    """A 256-entry table for an int8/uint8 activation (LiteRT's LUTPopulate for 8-bit types).
+
+    Each possible input value is dequantized, passed through ``func`` in float, then quantized
+    with round-half-away and clamped. Index the table with ``value - dtype_min``.
+    """
+    qmin, qmax = dtype_range(dtype)
+    vals = np.arange(qmin, qmax + 1, dtype=np.int64)
+    real = np.float32(input_scale) * (vals - input_zero_point).astype(np.float32)
+    y = np.asarray(func(real.astype(np.float32)), np.float32)
+    q = round_half_away(y.astype(np.float32) / np.float32(output_scale)) + output_zero_point
+    return np.clip(q, qmin, qmax).astype(dtype)
