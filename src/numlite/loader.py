@@ -1,4 +1,11 @@
-"""Load a .tflite file or buffer into the model IR, validating everything before use."""
+"""Load a .tflite file or buffer into the model IR, validating everything before use.
+
+The checks follow LiteRT's ``InterpreterBuilder``: what LiteRT refuses to load, numlite refuses
+with a :class:`numlite.ModelError` naming the table and field at fault, and what LiteRT accepts
+(a constant buffer longer than its tensor needs, a sparse constant holding only its non-zero
+values) numlite accepts too. A few inconsistencies LiteRT only trips over later (a signature
+naming a tensor that does not exist, an operator writing into a constant) are refused here.
+"""
 import mmap
 import os
 
@@ -7,9 +14,17 @@ import numpy as np
 from .errors import ModelError
 from .ir import (BUILTIN_OPERATOR_NAME, PACKED_TYPES, TENSOR_TYPE_NAME, Model, Operator, Quantization,
                  Signature, Subgraph, Tensor, dtype_of)
+from .schema import UNIONS
 from .schema.reader import ByteRef, read_model_table
 
-_MAX_RANK = 16
+SCHEMA_VERSION = 3
+# NumPy 1.x cannot make arrays of more dimensions; LiteRT itself has no limit.
+_MAX_RANK = 32
+# A tensor whose byte size does not fit in a signed 64-bit integer cannot exist (LiteRT's
+# BytesRequired refuses a size_t overflow the same way).
+_MAX_TENSOR_BYTES = (1 << 63) - 1
+# Types whose constant buffers LiteRT does not size-check.
+_UNSIZED_TYPES = ("STRING", "RESOURCE", "VARIANT")
 
 
 def load_model(model_path=None, model_content=None):
@@ -19,15 +34,17 @@ def load_model(model_path=None, model_content=None):
             with open(os.fspath(model_path), "rb") as f:
                 size = os.fstat(f.fileno()).st_size
                 if size == 0:
-                    raise ModelError("model file %s is empty" % model_path)
+                    raise ModelError("Could not open '%s': the model file is empty" % (model_path,))
                 buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         except OSError as e:
-            raise ValueError("Could not open '%s': %s" % (model_path, e)) from None
+            raise ValueError("Could not open '%s': %s" % (model_path, e.strerror or e)) from None
     else:
         if isinstance(model_content, memoryview):
             model_content = model_content.tobytes()
         if not isinstance(model_content, (bytes, bytearray)):
             raise TypeError("model_content must be bytes, got %s" % type(model_content).__name__)
+        # bytes(bytes) is the same object (zero-copy); a bytearray is copied so that later edits
+        # by the caller cannot change constants under a running interpreter.
         buf = bytes(model_content)
     return model_from_buffer(buf)
 
@@ -37,6 +54,13 @@ def model_from_buffer(buf):
     return _Converter(buf, table).model()
 
 
+def _count(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
 class _Converter:
     def __init__(self, buf, table):
         self.buf, self.t = buf, table
@@ -44,18 +68,28 @@ class _Converter:
 
     def model(self):
         t = self.t
-        self.buffers = t["buffers"] or []
+        if t["version"] != SCHEMA_VERSION:
+            raise ModelError("Model provided is schema version %d not equal to supported version %d"
+                             % (t["version"], SCHEMA_VERSION))
+        if t["buffers"] is None:
+            raise ModelError("No buffers in the model")
+        self.buffers = t["buffers"]
         self.opcodes = [self._opcode(i, oc) for i, oc in enumerate(t["operator_codes"] or [])]
-        subgraphs = [self._subgraph(i, sg) for i, sg in enumerate(t["subgraphs"] or [])]
-        if not subgraphs:
-            raise ModelError("model has no subgraphs")
+        if not t["subgraphs"]:
+            raise ModelError("No subgraph in the model")
+        subgraphs = [self._subgraph(i, sg) for i, sg in enumerate(t["subgraphs"])]
         m = Model(subgraphs=subgraphs, description=t["description"] or "", version=t["version"])
         m._source = self.buf  # keep the mmap alive for the constant views
-        for i, md in enumerate(t["metadata"] or []):
+        for md in t["metadata"] or []:
+            # LiteRT reads metadata from inline buffer data only and skips entries it cannot read.
             b = md["buffer"]
-            self._check_index(b, len(self.buffers), "metadata[%d].buffer" % i)
-            m.metadata[md["name"] or ""] = bytes(self._buffer_bytes(b, "metadata %r" % md["name"]))
+            if md["name"] is None or b >= len(self.buffers) or not isinstance(self.buffers[b]["data"], ByteRef):
+                continue
+            ref = self.buffers[b]["data"]
+            m.metadata[md["name"]] = bytes(memoryview(self.buf)[ref.offset:ref.offset + ref.length])
         for i, sd in enumerate(t["signature_defs"] or []):
+            if sd["signature_key"] is None:
+                raise ModelError("signature_defs[%d]: missing signature_key" % i)
             sgi = sd["subgraph_index"]
             self._check_index(sgi, len(subgraphs), "signature_defs[%d].subgraph_index" % i)
             nt = len(subgraphs[sgi].tensors)
@@ -63,10 +97,12 @@ class _Converter:
             def maps(items, what):
                 out = {}
                 for tm in items or []:
+                    if tm["name"] is None:  # LiteRT drops unnamed entries
+                        continue
                     self._check_index(tm["tensor_index"], nt, "signature %r %s %r" % (sd["signature_key"], what, tm["name"]))
-                    out[tm["name"] or ""] = tm["tensor_index"]
+                    out[tm["name"]] = tm["tensor_index"]
                 return out
-            m.signatures.append(Signature(sd["signature_key"] or "", sgi, maps(sd["inputs"], "input"),
+            m.signatures.append(Signature(sd["signature_key"], sgi, maps(sd["inputs"], "input"),
                                           maps(sd["outputs"], "output")))
         return m
 
@@ -76,98 +112,143 @@ class _Converter:
             raise ModelError("%s: index %d out of range [0, %d)" % (what, i, n))
 
     def _opcode(self, i, oc):
+        # LiteRT takes the larger of the two codes: old files only set the deprecated int8 one,
+        # new files put 127 (PLACEHOLDER_FOR_GREATER_OP_CODES) there.
         code = max(oc["deprecated_builtin_code"], oc["builtin_code"])
         name = BUILTIN_OPERATOR_NAME.get(code)
         if name is None:
-            raise ModelError("operator_codes[%d]: unknown builtin code %d" % (i, code))
+            raise ModelError("operator_codes[%d]: builtin code %d out of range" % (i, code))
         if name == "CUSTOM":
-            return ("CUSTOM", oc["custom_code"] or "", oc["version"])
+            if oc["custom_code"] is None:
+                raise ModelError("operator_codes[%d]: operator with CUSTOM builtin_code has no custom_code" % i)
+            return ("CUSTOM", oc["custom_code"], oc["version"])
         return (name, None, oc["version"])
 
     def _buffer_bytes(self, b, what):
-        """The bytes of buffer ``b`` as a memoryview (empty when the buffer holds no data)."""
+        """The bytes of buffer ``b`` as a memoryview, or None when the buffer holds no data.
+
+        Inline data wins over an offset, as in LiteRT; an inline vector that is present but empty
+        is a zero-byte constant, not "no data"."""
         buf = self.buffers[b]
         data, off, size = buf["data"], buf["offset"], buf["size"]
+        if isinstance(data, ByteRef):
+            return memoryview(self.buf)[data.offset:data.offset + data.length]
         if off > 1:  # data stored after the FlatBuffer (models over 2 GB)
             if off + size > self.size:
-                raise ModelError("%s: buffer %d offset %d + size %d beyond the %d-byte file" % (what, b, off, size, self.size))
+                raise ModelError("%s: constant buffer %d offset %d + size %d is beyond the %d-byte model"
+                                 % (what, b, off, size, self.size))
             return memoryview(self.buf)[off:off + size]
-        if isinstance(data, ByteRef) and data.length:
-            return memoryview(self.buf)[data.offset:data.offset + data.length]
-        return memoryview(b"")
+        return None
 
     def _tensor(self, sgi, ti, t):
         what = "subgraph %d tensor %d (%r)" % (sgi, ti, t["name"])
         type_name = TENSOR_TYPE_NAME.get(t["type"])
         if type_name is None or dtype_of(type_name) is None:
-            raise ModelError("%s: unknown tensor type %d" % (what, t["type"]))
+            raise ModelError("%s: unsupported tensor type %d" % (what, t["type"]))
         shape = tuple(t["shape"] or ())
         if len(shape) > _MAX_RANK:
             raise ModelError("%s: rank %d exceeds %d" % (what, len(shape), _MAX_RANK))
-        sig = t["shape_signature"]
-        if sig is not None:
-            sig = tuple(sig)
-            if len(sig) != len(shape) or any(s < -1 for s in sig):
-                raise ModelError("%s: shape_signature %s inconsistent with shape %s" % (what, sig, shape))
-            shape = tuple(1 if d == -1 and s == -1 else d for d, s in zip(shape, sig))
         if any(d < 0 for d in shape):
             raise ModelError("%s: negative dimension in shape %s" % (what, shape))
+        n = _count(shape)
+        if n * dtype_of(type_name).itemsize > _MAX_TENSOR_BYTES:
+            raise ModelError("%s: shape %s describes more bytes than can be addressed" % (what, shape))
+        sig = t["shape_signature"]
+        sig = tuple(sig) if sig is not None else None
         b = t["buffer"]
         self._check_index(b, len(self.buffers), what + " buffer")
-        raw = self._buffer_bytes(b, what) if b else memoryview(b"")
-        data = None
-        if len(raw):
-            data = self._decode_data(raw, shape, type_name, what)
+        raw = self._buffer_bytes(b, what) if b else None  # buffer 0 never holds data
+        data, sparsity = None, None
+        if raw is not None:
+            if t["is_variable"]:
+                raise ModelError("%s is a variable tensor with a buffer, which TFLite does not support" % what)
+            if t["sparsity"] is not None:  # LiteRT parses sparsity for constants only
+                sparsity = _check_sparsity(t["sparsity"], what)
+            data = self._decode_data(raw, shape, n, type_name, sparsity is not None, what)
         q = self._quantization(t["quantization"], shape, what)
         return Tensor(name=t["name"] or "", shape=shape, type_name=type_name, data=data, quantization=q,
                       shape_signature=sig, is_variable=t["is_variable"], has_rank=t["has_rank"],
-                      sparsity=t["sparsity"], buffer=b)
+                      sparsity=sparsity, buffer=b)
 
-    def _decode_data(self, raw, shape, type_name, what):
-        n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    def _decode_data(self, raw, shape, n, type_name, sparse, what):
+        """Constant data as a read-only array. A sparse constant holds only its stored values
+        (1-D, as LiteRT's get_tensor returns them); DENSIFY expands it."""
         if type_name == "STRING":
-            return _decode_strings(raw, n, what)
+            arr = _decode_strings(raw, n, what).reshape(shape)
+            arr.flags.writeable = False
+            return arr
         if type_name in PACKED_TYPES:
             bits = PACKED_TYPES[type_name]
             per = 8 // bits
-            if len(raw) != (n + per - 1) // per:
-                raise ModelError("%s: %s buffer has %d bytes, shape %s needs %d" % (what, type_name, len(raw), shape, (n + per - 1) // per))
-            packed = np.frombuffer(raw, np.uint8)
+            need = (n + per - 1) // per
+            if sparse:
+                need, n = len(raw), len(raw) * per
+            if len(raw) < need:
+                raise ModelError("%s: %s buffer has %d bytes, shape %s needs %d" % (what, type_name, len(raw), shape, need))
+            packed = np.frombuffer(raw, np.uint8, need)
+            # Element k of a byte sits in bits [k*bits, (k+1)*bits): the low nibble comes first.
             parts = [(packed >> (bits * k)) & ((1 << bits) - 1) for k in range(per)]
             vals = np.stack(parts, axis=-1).reshape(-1)[:n].astype(np.int16)
             if type_name != "UINT4":
                 vals = np.where(vals >= 1 << (bits - 1), vals - (1 << bits), vals)
-            arr = vals.astype(dtype_of(type_name)).reshape(shape)
+            arr = vals.astype(dtype_of(type_name))
+            arr = arr if sparse else arr.reshape(shape)
             arr.flags.writeable = False
             return arr
-        dt = dtype_of(type_name).newbyteorder("<")
-        if len(raw) != n * dt.itemsize:
-            raise ModelError("%s: buffer has %d bytes but shape %s of %s needs %d" % (what, len(raw), shape, type_name, n * dt.itemsize))
-        arr = np.frombuffer(raw, dtype=dt, count=n).reshape(shape)
+        dt = dtype_of(type_name)
+        if sparse:
+            count = len(raw) // dt.itemsize
+        else:
+            count = n
+            if len(raw) < n * dt.itemsize and type_name not in _UNSIZED_TYPES:
+                raise ModelError("%s: buffer has %d bytes but shape %s of %s needs %d"
+                                 % (what, len(raw), shape, type_name, n * dt.itemsize))
+        arr = np.frombuffer(raw, dtype=dt.newbyteorder("<"), count=count)
+        if arr.dtype != dt:  # big-endian host: TFLite buffers are little-endian
+            arr = arr.astype(dt)
+        arr = arr if sparse else arr.reshape(shape)
         if arr.flags.writeable:
             arr = arr.view()
             arr.flags.writeable = False
         return arr
 
     def _quantization(self, q, shape, what):
+        """Affine (per-tensor or per-axis) or blockwise quantization, validated as LiteRT does.
+        Parameters with neither scales nor blockwise details (e.g. min/max only) mean none."""
         if not q:
             return None
-        scale, zp = q["scale"], q["zero_point"]
+        details = q["details"]
+        if q["details_type"] == UNION_CODES["BlockwiseQuantization"]:
+            if not isinstance(details, dict):
+                raise ModelError("%s: quantization has BlockwiseQuantization type but no details" % what)
+            out = Quantization(np.zeros(0, np.float32), np.zeros(0, np.int64), int(q["quantized_dimension"]))
+            out.details = dict(details, type="BlockwiseQuantization")
+            return out
+        scale = q["scale"]
         if not scale:
             return None
+        if q["zero_point"] is None:
+            raise ModelError("%s: quantization parameters have a scale but no zero_point" % what)
         scale = np.asarray(scale, np.float32)
-        zp = np.asarray(zp if zp else [0] * len(scale), np.int64)
+        zp = np.asarray(q["zero_point"], np.int64)
         if zp.size != scale.size:
-            raise ModelError("%s: quantization has %d scales but %d zero points" % (what, scale.size, zp.size))
+            raise ModelError("%s: quantization has %d zero_point values and %d scale values" % (what, zp.size, scale.size))
         qd = q["quantized_dimension"]
-        if scale.size > 1 and not (0 <= qd < len(shape) and shape[qd] == scale.size):
-            raise ModelError("%s: %d per-channel scales do not match dimension %d of shape %s" % (what, scale.size, qd, shape))
+        if qd < 0 or (shape and qd >= len(shape)):
+            raise ModelError("%s: quantized_dimension must be in range [0, %d), was %d" % (what, len(shape), qd))
+        if scale.size != 1 and shape and scale.size != shape[qd]:
+            raise ModelError("%s: %d scales do not match dimension %d of shape %s" % (what, scale.size, qd, shape))
         mn = np.asarray(q["min"], np.float32) if q["min"] else None
         mx = np.asarray(q["max"], np.float32) if q["max"] else None
-        return Quantization(scale, zp, qd, mn, mx)
+        out = Quantization(scale, zp, qd, mn, mx)
+        if isinstance(details, dict):  # CustomQuantization: opaque bytes, kept for the writer
+            out.details = dict(details, type=UNIONS["QuantizationDetails"][q["details_type"]])
+        return out
 
     def _subgraph(self, sgi, sg):
-        tensors = [self._tensor(sgi, i, t) for i, t in enumerate(sg["tensors"] or [])]
+        if sg["tensors"] is None:
+            raise ModelError("subgraph %d has no tensors vector" % sgi)
+        tensors = [self._tensor(sgi, i, t) for i, t in enumerate(sg["tensors"])]
         nt = len(tensors)
 
         def idx_list(lst, what, allow_optional):
@@ -180,14 +261,13 @@ class _Converter:
         for oi, o in enumerate(sg["operators"] or []):
             self._check_index(o["opcode_index"], len(self.opcodes), "subgraph %d operator %d opcode_index" % (sgi, oi))
             name, custom_code, version = self.opcodes[o["opcode_index"]]
+            where = "subgraph %d operator %d (%s)" % (sgi, oi, custom_code or name)
             opts, opts_type = {}, None
-            for key in ("builtin_options", "builtin_options_2"):
+            for key, union in (("builtin_options", "BuiltinOptions"), ("builtin_options_2", "BuiltinOptions2")):
                 val = o.get(key)
                 if isinstance(val, tuple):
-                    raise ModelError("subgraph %d operator %d (%s): unknown options type %d" % (sgi, oi, name, val[1]))
+                    raise ModelError("%s: unknown options type %d" % (where, val[1]))
                 if isinstance(val, dict):
-                    from .schema import UNIONS
-                    union = "BuiltinOptions" if key == "builtin_options" else "BuiltinOptions2"
                     opts_type = UNIONS[union][o[key + "_type"]]
                     opts.update(val)
             custom_options = None
@@ -197,18 +277,41 @@ class _Converter:
             elif o["large_custom_options_offset"] > 1:
                 off, size = o["large_custom_options_offset"], o["large_custom_options_size"]
                 if off + size > self.size:
-                    raise ModelError("subgraph %d operator %d: custom options beyond end of file" % (sgi, oi))
+                    raise ModelError("%s: custom options offset is out of bounds" % where)
                 custom_options = bytes(memoryview(self.buf)[off:off + size])
-            op = Operator(opcode=custom_code if name == "CUSTOM" else name,
-                          inputs=idx_list(o["inputs"], "operator %d inputs" % oi, True),
-                          outputs=idx_list(o["outputs"], "operator %d outputs" % oi, False),
-                          options=opts, version=version, custom=(name == "CUSTOM"),
-                          custom_options=custom_options,
-                          intermediates=idx_list(o["intermediates"], "operator %d intermediates" % oi, True),
-                          options_type=opts_type)
-            ops.append(op)
+            inputs = idx_list(o["inputs"], "operator %d inputs" % oi, True)
+            outputs = idx_list(o["outputs"], "operator %d outputs" % oi, False)
+            for k, i in enumerate(outputs):
+                if i in inputs:
+                    raise ModelError("%s: tensor %d is both input %d and output %d" % (where, i, inputs.index(i), k))
+                if tensors[i].is_constant:
+                    raise ModelError("%s: output %d is the constant tensor %d" % (where, k, i))
+            ops.append(Operator(opcode=custom_code if name == "CUSTOM" else name, inputs=inputs, outputs=outputs,
+                                options=opts, version=version, custom=(name == "CUSTOM"),
+                                custom_options=custom_options,
+                                intermediates=idx_list(o["intermediates"], "operator %d intermediates" % oi, True),
+                                options_type=opts_type))
         return Subgraph(tensors=tensors, inputs=idx_list(sg["inputs"], "inputs", False),
                         outputs=idx_list(sg["outputs"], "outputs", False), operators=ops, name=sg["name"] or "")
+
+
+UNION_CODES = {name: code for code, name in UNIONS["QuantizationDetails"].items()}
+_DENSE, _SPARSE_CSR = 0, 1
+
+
+def _check_sparsity(sp, what):
+    """Validate SparsityParameters as LiteRT's ParseSparsity does; return them as read."""
+    if sp["traversal_order"] is None or sp["dim_metadata"] is None:
+        raise ModelError("%s: invalid sparsity parameters (traversal_order and dim_metadata are required)" % what)
+    for i, dm in enumerate(sp["dim_metadata"]):
+        if dm["format"] == _SPARSE_CSR:
+            for field in ("array_segments", "array_indices"):
+                vec = dm[field]
+                if not isinstance(vec, dict) or vec.get("values") is None:
+                    raise ModelError("%s: sparse dimension %d has no valid %s" % (what, i, field))
+        elif dm["format"] != _DENSE:
+            raise ModelError("%s: dimension %d has unknown sparse format %d" % (what, i, dm["format"]))
+    return sp
 
 
 def _decode_strings(raw, n, what):

@@ -1,4 +1,10 @@
-"""Model IR → .tflite bytes."""
+"""Model IR → .tflite bytes.
+
+With ``external_buffers=True`` constant data is not stored inside the FlatBuffer but appended
+after it, each buffer recording its ``offset`` and ``size``: the layout LiteRT's converter uses
+for models over the 2 GB FlatBuffer limit. Metadata stays inline because LiteRT reads metadata
+from inline buffer data only.
+"""
 import numpy as np
 
 from .errors import ModelError
@@ -36,12 +42,18 @@ def options_table_for(opcode):
 def _quant_dict(q):
     if q is None:
         return None
-    d = {"scale": np.asarray(q.scale, np.float32), "zero_point": np.asarray(q.zero_point, np.int64),
-         "quantized_dimension": int(q.quantized_dimension)}
+    d = {"quantized_dimension": int(q.quantized_dimension)}
+    if np.size(q.scale):
+        d["scale"] = np.asarray(q.scale, np.float32)
+        d["zero_point"] = np.asarray(q.zero_point, np.int64)
     if q.min is not None:
         d["min"] = q.min
     if q.max is not None:
         d["max"] = q.max
+    details = getattr(q, "details", None)
+    if details:
+        d["details_type"] = union_code("QuantizationDetails", details["type"])
+        d["details"] = details
     return d
 
 
@@ -61,17 +73,52 @@ def _tensor_bytes(t):
     return np.ascontiguousarray(t.data, dtype=t.dtype.newbyteorder("<")).tobytes()
 
 
-def model_to_bytes(model):
-    """Serialise a :class:`numlite.ir.Model` to .tflite bytes."""
+# Appended buffers start on this boundary, as in LiteRT's converter.
+_EXTERNAL_ALIGNMENT = 16
+
+
+def model_to_bytes(model, external_buffers=False):
+    """Serialise a :class:`numlite.ir.Model` to .tflite bytes (see the module docstring for
+    ``external_buffers``)."""
+    root, blobs = _model_table(model, external_buffers)
+    if not blobs:
+        return build("Model", root)
+    # Offsets are uint64 fields, so their values do not change the FlatBuffer's layout: build once
+    # with placeholders to learn its size, then again with the real offsets.
+    for buf, _ in blobs:
+        buf["offset"] = _EXTERNAL_ALIGNMENT
+    size = len(build("Model", root))
+    parts, end = [], size
+    for buf, blob in blobs:
+        start = -(-end // _EXTERNAL_ALIGNMENT) * _EXTERNAL_ALIGNMENT
+        parts.append(b"\0" * (start - end) + blob)
+        buf["offset"] = start
+        end = start + len(blob)
+    head = build("Model", root)
+    assert len(head) == size, "FlatBuffer layout changed between passes"
+    return head + b"".join(parts)
+
+
+def _model_table(model, external_buffers):
+    """The root Model table as nested dicts, plus the (buffer dict, bytes) pairs to append."""
     buffers = [{}]
+    blobs = []
     opcodes, opcode_index = [], {}
     subgraphs = []
     for sgi, sg in enumerate(model.subgraphs):
         tensors = []
-        for t in sg.tensors:
+        for ti, t in enumerate(sg.tensors):
             b = 0
             if t.data is not None:
-                buffers.append({"data": np.frombuffer(_tensor_bytes(t), np.uint8)})
+                if t.is_variable:
+                    raise ModelError("subgraph %d tensor %d (%r): TFLite does not support variable tensors with "
+                                     "constant data" % (sgi, ti, t.name))
+                data = _tensor_bytes(t)
+                if external_buffers and data:
+                    buffers.append({"size": len(data)})
+                    blobs.append((buffers[-1], data))
+                else:
+                    buffers.append({"data": np.frombuffer(data, np.uint8)})
                 b = len(buffers) - 1
             td = {"shape": list(t.shape), "type": TENSOR_TYPE[t.type_name], "buffer": b, "name": t.name,
                   "quantization": _quant_dict(t.quantization), "is_variable": t.is_variable,
@@ -122,9 +169,9 @@ def model_to_bytes(model):
     root = {"version": model.version, "operator_codes": opcodes, "subgraphs": subgraphs,
             "description": model.description or None, "buffers": buffers,
             "metadata": metadata or None, "signature_defs": sigs or None}
-    return build("Model", root)
+    return root, blobs
 
 
-def save_model(model, path):
+def save_model(model, path, external_buffers=False):
     with open(path, "wb") as f:
-        f.write(model_to_bytes(model))
+        f.write(model_to_bytes(model, external_buffers=external_buffers))

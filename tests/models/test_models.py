@@ -52,8 +52,6 @@ def _check_model(name, resolver, rtol):
                          ids=["ref", "auto"])
 @pytest.mark.parametrize("name", _models(FLOAT_KINDS))
 def test_float_model_matches_litert(name, resolver):
-    if MANIFEST[name].get("custom_ops"):
-        pytest.skip("custom ops %s: LiteRT's golden comes from its default resolver" % MANIFEST[name]["custom_ops"])
     _check_model(name, resolver, rtol=1e-3)
 
 

@@ -4,8 +4,8 @@ import numpy as np
 from ..schema.enums import ActivationFunctionType as Act
 from .common import check_types
 from .registry import Kernel, register
-from .shape import NUMERIC, NUMERIC_BOOL, check_same_quant, model_error, norm_axis, quant_params, require,
-                    same_type
+from .shape import (NUMERIC, NUMERIC_BOOL, check_same_quant, model_error, norm_axis, quant_params, require,
+                    same_type)
 
 
 class _Join(Kernel):

@@ -116,8 +116,9 @@ class Window:
         """A padded source buffer with its border set to ``fill``; None when no padding is needed."""
         if not self.padded:
             return None
-        shape = (batch, self.pad_top + self.in_h + self.pad_bottom, self.pad_left + self.in_w + self.pad_right, channels)
-        return np.full(shape, fill, dtype)
+        rows = self.pad_top + self.in_h + self.pad_bottom
+        cols = self.pad_left + self.in_w + self.pad_right
+        return np.full((batch, rows, cols, channels), fill, dtype)
 
     def load(self, buf, x):
         """The source to take taps from: ``x`` itself, or ``x`` copied into the interior of ``buf``."""
@@ -309,12 +310,12 @@ class TransposeConv(Kernel):
         self.clamp = float_clamp(o.get("fused_activation_function", Act.NONE))
         self.in_shape, self.w_shape = x.shape, w.shape
         self.wmat = self._weights(w.data) if w.data is not None else None
-        self.geometry = None
-        if shape_spec.data is not None:
+        self.dynamic = shape_spec.data is None
+        if self.dynamic:
+            outputs[0].shape = None
+        else:
             self._setup(shape_spec.data)
             outputs[0].shape = self.geometry[0]
-        else:
-            outputs[0].shape = None
 
     def _weights(self, w):
         """[OC, KH, KW, IC] → [IC, KH*KW*OC], so one matmul gives every tap's contribution."""
@@ -343,10 +344,11 @@ class TransposeConv(Kernel):
 
     def eval(self, inputs, outputs):
         shape_t, w, x, b = inputs[0], inputs[1], inputs[2], _optional(inputs, 3)
-        if outputs[0] is None or self.geometry is None:
+        if self.dynamic:
             self._setup(shape_t)
         out_shape, pad_h, pad_w, full = self.geometry
-        out = output_buffer(outputs, out_shape)
+        # A dynamic output is always a fresh array: its shape may change from one invoke to the next.
+        out = np.empty(out_shape, np.float32) if self.dynamic else output_buffer(outputs, out_shape)
         if out.size == 0:
             return [out]
         wmat = self.wmat if self.wmat is not None else self._weights(w)

@@ -169,11 +169,14 @@ class SubgraphExecutor:
                         s.shape = a.shape
                 out_specs = [specs[i] for i in op.outputs]
                 self._prepare(kernel, in_specs, out_specs)
-                for s in out_specs:
+                # Shapes known now get fresh buffers; only value-dependent outputs stay None.
+                outs = [np.empty(s.shape, s.dtype) if s.shape is not None else None for s in out_specs]
+                for s, i, o in zip(out_specs, op.outputs, outs):
                     s.shape = None
-                outs = [None] * len(op.outputs)
+                    if o is not None:
+                        arrays[i] = o
             else:
-                outs = [arrays[i] for i in op.outputs]
+                outs = [arrays[i] if specs[i].shape is not None else None for i in op.outputs]
             t0 = time.perf_counter() if prof is not None else 0.0
             res = kernel.eval(ins, outs)
             if res is not None:

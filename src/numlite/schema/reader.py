@@ -126,10 +126,9 @@ class FlatBufferReader:
         n = self.scalar("uint32", pos, what)
         self._need(pos + 4, n, what)
         self._spend(n // 16 + 1, what)
-        try:
-            return bytes(self.view[pos + 4:pos + 4 + n]).decode("utf-8")
-        except UnicodeDecodeError:
-            raise ModelError("%s: string is not valid UTF-8" % what) from None
+        # LiteRT treats names as opaque bytes, so a stray non-UTF-8 byte must not make a model
+        # unloadable; it shows up as U+FFFD.
+        return bytes(self.view[pos + 4:pos + 4 + n]).decode("utf-8", errors="replace")
 
     def vector(self, pos, elem, what, depth, as_ref=False):
         n = self.scalar("uint32", pos, what)

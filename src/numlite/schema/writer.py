@@ -62,8 +62,11 @@ def write_table(b, name, values):
         elif kind.startswith("table:"):
             refs[field] = write_table(b, kind[6:], v)
         elif kind.startswith("union:"):
-            member = values.get(field + "_table")
-            refs[field] = write_table(b, member, v)
+            # The member table is named explicitly, or implied by the union's type code (dicts
+            # produced by the reader carry only the code).
+            member = values.get(field + "_table") or UNIONS[kind[6:]].get(values.get(field + "_type"))
+            if member is not None:
+                refs[field] = write_table(b, member, v)
         else:
             align = 16 if (name, field) == ("Buffer", "data") else None
             refs[field] = _vector(b, kind[1:-1], v, align)

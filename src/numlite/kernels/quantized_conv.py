@@ -1,0 +1,280 @@
+"""Quantized convolutions on NHWC data: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV.
+
+Types, as in LiteRT's reference kernels:
+
+* int8 activations with symmetric int8 (or unpacked int4) filters, per-channel or per-tensor
+  scales (reference_integer_ops::ConvPerChannel / DepthwiseConvPerChannel / TransposeConv);
+* uint8 activations with per-tensor uint8 filters that may have a zero point (the legacy
+  reference_ops::Conv / DepthwiseConv / TransposeConv paths);
+* int16 activations (zero point 0) with int8 filters and an int64 or int32 bias ("16x8").
+
+Requantization (all fixed point here, unlike FULLY_CONNECTED): int8 and uint8 accumulate in
+int32 and use MultiplyByQuantizedMultiplier, double rounding; 16x8 accumulates in int64 and uses
+the int64 MultiplyByQuantizedMultiplier (multiplier reduced to 16 bits, one rounding) — or int32
+with double rounding when the bias is int32. The multipliers are the double products
+input_scale * filter_scale / output_scale (PopulateConvolutionQuantizationParams), except
+uint8, where input_scale * filter_scale is a float32 product (GetQuantizedConvolutionMultipler).
+
+The windows come from the float kernels' geometry (conv.Window); zero-point-corrected inputs
+go through an exact float64 im2col + BLAS matmul (see quantized_matmul's docstring).
+"""
+import numpy as np
+
+from ..errors import ModelError
+from ..schema.enums import ActivationFunctionType as Act
+from .common import check_types, compute_padding
+from .conv import window_from_options
+from .quantized_matmul import (activation_bounds, channel_scales, check_bias, check_bias_scale, exact_matmul,
+                               finish, int16_bias_kind, legacy_multiplier, node_arity, optional_input,
+                               output_array, per_channel_multipliers, qparams, refuse, require_zero_points,
+                               rescale_fixed, scalar_qparams)
+from .registry import Kernel, register
+
+QUANTIZED = ("INT8", "UINT8", "INT16")
+# Accepted (input, filter) type pairs; the output has the input's type.
+FILTER_TYPES = {"INT8": ("INT8", "INT4"), "UINT8": ("UINT8",), "INT16": ("INT8", "INT4")}
+
+
+def check_rank(kernel, spec, rank, what):
+    if spec.shape is None or len(spec.shape) != rank:
+        raise ModelError("%s: %s must have rank %d, got shape %s" % (kernel.op.opcode, what, rank, spec.shape))
+
+
+def im2col(win, src, cols, groups):
+    """Fill ``cols`` [N, OH, OW, G, KH, KW, Cg] from the padded source; return [M, G, K] rows."""
+    n, oh, ow = cols.shape[:3]
+    for ky, kx, v in win.taps(src):
+        cols[:, :, :, :, ky, kx, :] = v.reshape(n, oh, ow, groups, -1)
+    return cols.reshape(n * oh * ow, groups, -1)
+
+
+def grouped_matmul(rows, wmat):
+    """rows [M, G, K] x weights [G, K, OC/G] → [M, OC] (output channels group-major), exact."""
+    m, g, _ = rows.shape
+    if g == 1:
+        return exact_matmul(rows[:, 0, :], wmat[0])
+    return exact_matmul(rows.transpose(1, 0, 2), wmat).transpose(1, 0, 2).reshape(m, -1)
+
+
+def conv_weight_matrix(w, groups, zero_point=0):
+    """[OC, KH, KW, Cg] filter → [G, K, OC/G] float64 matmul operand, zero point removed."""
+    oc = w.shape[0]
+    k = int(np.prod(w.shape[1:]))
+    return (np.asarray(w, np.float64) - zero_point).reshape(groups, oc // groups, k).transpose(0, 2, 1)
+
+
+class QuantizedConvBase(Kernel):
+    """Type checks and requantization parameters shared by the three quantized convolutions."""
+
+    channel_axis = 0          # filter axis of the output channels (the per-channel scale axis)
+
+    def setup_quantization(self, x, w, b, out, n_out):
+        op = self.op.opcode
+        check_types(self, x, QUANTIZED)
+        if out.type_name != x.type_name:
+            raise ModelError("%s: output type %s differs from input type %s" % (op, out.type_name, x.type_name))
+        if w.type_name not in FILTER_TYPES[x.type_name]:
+            refuse(self, "%s input with %s filter" % (x.type_name, w.type_name))
+        in_scale, self.in_zp = scalar_qparams(self, x, "input")
+        out_scale, self.out_zp = scalar_qparams(self, out, "output")
+        wscale, wzp = qparams(self, w, "filter")
+        if wscale.size > 1 and w.quantization.quantized_dimension != self.channel_axis:
+            raise ModelError("%s: per-channel filter scales must be on axis %d" % (op, self.channel_axis))
+        if x.type_name == "UINT8":
+            if wscale.size > 1:
+                raise ModelError("%s: per-channel quantization needs int8 or int16 inputs" % op)
+            self.w_zp = int(wzp[0])
+            self.mult, self.shift = legacy_multiplier(in_scale, wscale[0], out_scale)
+            if op != "TRANSPOSE_CONV":
+                check_bias_scale(self, b, in_scale, wscale[0], out_scale)
+            check_bias(self, b, n_out, ("INT32",))
+            self.acc_bits = 32
+        else:
+            require_zero_points(self, w, "filter")
+            self.w_zp = 0
+            self.mult, self.shift = per_channel_multipliers(in_scale, channel_scales(self, w, n_out), out_scale)
+            if x.type_name == "INT16":
+                if self.in_zp != 0 or self.out_zp != 0:
+                    raise ModelError("%s: int16 input and output zero points must be 0" % op)
+                self.acc_bits = int16_bias_kind(self, b) if op != "DEPTHWISE_CONV_2D" else 64
+                check_bias(self, b, n_out, ("INT32",) if self.acc_bits == 32 else ("INT64",))
+            else:
+                check_bias(self, b, n_out, ("INT32",))
+                self.acc_bits = 32
+        act = self.options.get("fused_activation_function", Act.NONE)
+        self.lo, self.hi = activation_bounds(self, act, out_scale, self.out_zp, out.dtype)
+        self.out_dtype = out.dtype
+
+    def requantize(self, acc, bias, out):
+        if bias is not None:
+            acc += bias.reshape(-1).astype(np.int64)
+        return finish(rescale_fixed(acc, self.mult, self.shift, self.acc_bits), self.out_zp, self.lo, self.hi, out)
+
+
+@register("CONV_2D", versions=(1, 8), types=QUANTIZED)
+class QuantizedConv2D(QuantizedConvBase):
+    """Quantized CONV_2D, grouped when input channels = groups x filter channels. An omitted
+    bias counts as zero (LiteRT requires one)."""
+
+    def prepare(self, inputs, outputs):
+        node_arity(self, inputs, outputs, 2, 3)
+        x, w, b = inputs[0], inputs[1], optional_input(inputs, 2)
+        check_rank(self, x, 4, "input")
+        check_rank(self, w, 4, "filter")
+        n, h, wd, c = x.shape
+        oc, kh, kw, cg = w.shape
+        if cg <= 0 or c % cg or oc % (c // cg):
+            raise ModelError("CONV_2D: %d input channels do not split into groups of %d filter channels for %d filters"
+                             % (c, cg, oc))
+        self.setup_quantization(x, w, b, outputs[0], oc)
+        self.groups = g = c // cg
+        self.win = win = window_from_options(self, (h, wd), (kh, kw))
+        oh, ow = win.out_hw
+        outputs[0].shape = self.out_shape = (n, oh, ow, oc)
+        self.direct = kh == kw == 1 and win.sh == win.sw == 1 and not win.padded
+        self.buf = win.buffer(n, c, np.float64, 0)
+        self.cols = None if self.direct else np.empty((n, oh, ow, g, kh, kw, cg), np.float64)
+        self.wmat = conv_weight_matrix(w.data, g, self.w_zp) if w.data is not None else None
+
+    def eval(self, inputs, outputs):
+        x, w, b = inputs[0], inputs[1], optional_input(inputs, 2)
+        out = output_array(outputs, self.out_shape, self.out_dtype)
+        if out.size == 0:
+            return [out]
+        wmat = self.wmat if self.wmat is not None else conv_weight_matrix(w, self.groups, self.w_zp)
+        # Out-of-image taps are skipped by LiteRT: with the zero point removed first, a zero border
+        # contributes nothing, exactly like a skipped tap.
+        xs = np.asarray(x, np.float64) - self.in_zp
+        if self.direct:
+            rows = xs.reshape(-1, self.groups, wmat.shape[1])
+        else:
+            rows = im2col(self.win, self.win.load(self.buf, xs), self.cols, self.groups)
+        acc = grouped_matmul(rows, wmat)
+        self.requantize(acc, b, out.reshape(acc.shape))
+        return [out]
+
+
+@register("DEPTHWISE_CONV_2D", versions=(1, 7), types=QUANTIZED)
+class QuantizedDepthwiseConv2D(QuantizedConvBase):
+    """Quantized DEPTHWISE_CONV_2D: output channel c*M + m filters input channel c, M from the
+    shapes. int16 needs an int64 bias (LiteRT's depthwise kernel has no int32-bias 16x8 path)."""
+
+    channel_axis = 3
+
+    def prepare(self, inputs, outputs):
+        node_arity(self, inputs, outputs, 2, 3)
+        x, w, b = inputs[0], inputs[1], optional_input(inputs, 2)
+        check_rank(self, x, 4, "input")
+        check_rank(self, w, 4, "filter")
+        n, h, wd, c = x.shape
+        one, kh, kw, oc = w.shape
+        if one != 1:
+            raise ModelError("DEPTHWISE_CONV_2D: filter must have shape [1, H, W, C], got %s" % (w.shape,))
+        if c <= 0 or oc % c:
+            raise ModelError("DEPTHWISE_CONV_2D: filter channels %d are not a multiple of input channels %d" % (oc, c))
+        self.setup_quantization(x, w, b, outputs[0], oc)
+        self.win = win = window_from_options(self, (h, wd), (kh, kw))
+        oh, ow = win.out_hw
+        outputs[0].shape = self.out_shape = (n, oh, ow, oc)
+        self.split = (n, oh, ow, c, oc // c)
+        self.buf = win.buffer(n, c, np.float64, 0)
+        self.wtaps = self._weights(w.data) if w.data is not None else None
+
+    def _weights(self, w):
+        _, kh, kw, _ = w.shape
+        return (np.asarray(w, np.float64) - self.w_zp).reshape(kh, kw, *self.split[3:])
+
+    def eval(self, inputs, outputs):
+        x, w, b = inputs[0], inputs[1], optional_input(inputs, 2)
+        out = output_array(outputs, self.out_shape, self.out_dtype)
+        if out.size == 0:
+            return [out]
+        acc = depthwise_accumulate(self.win, self.win.load(self.buf, np.asarray(x, np.float64) - self.in_zp),
+                                   self.wtaps if self.wtaps is not None else self._weights(w), self.split)
+        self.requantize(acc.astype(np.int64).reshape(out.shape), b, out)
+        return [out]
+
+
+def depthwise_accumulate(win, src, wtaps, split):
+    """Sum over taps of src-tap[..., c, None] * w[ky, kx, c, m] in float64 (exact integers)."""
+    acc = np.zeros(split, np.float64)
+    for ky, kx, v in win.taps(src):
+        acc += v[..., None] * wtaps[ky, kx]
+    return acc
+
+
+@register("TRANSPOSE_CONV", versions=(1, 5), types=QUANTIZED)
+class QuantizedTransposeConv(QuantizedConvBase):
+    """Quantized TRANSPOSE_CONV (reference_integer_ops::TransposeConv, reference_ops for uint8):
+    every input pixel scatters input x filter products into an int32 (int64 for 16x8) scratch
+    output, then bias, requantization and the fused-activation clamp. Inputs: output_shape,
+    weights [OC, KH, KW, IC], input, optional bias."""
+
+    def prepare(self, inputs, outputs):
+        node_arity(self, inputs, outputs, 3, 4)
+        shape_spec, w, x, b = inputs[0], inputs[1], inputs[2], optional_input(inputs, 3)
+        if shape_spec.type_name != "INT32":
+            raise ModelError("TRANSPOSE_CONV: output_shape must be INT32, got %s" % shape_spec.type_name)
+        check_rank(self, shape_spec, 1, "output_shape")
+        check_rank(self, x, 4, "input")
+        check_rank(self, w, 4, "weights")
+        if x.shape[3] != w.shape[3]:
+            raise ModelError("TRANSPOSE_CONV: input has %d channels, weights expect %d" % (x.shape[3], w.shape[3]))
+        self.setup_quantization(x, w, b, outputs[0], w.shape[0])
+        o = self.options
+        self.strides = (o.get("stride_h", 0), o.get("stride_w", 0))
+        if min(self.strides) <= 0:
+            raise ModelError("TRANSPOSE_CONV: strides must be positive, got %s" % (self.strides,))
+        self.padding = o.get("padding", 0)
+        self.in_shape, self.w_shape = tuple(x.shape), tuple(w.shape)
+        self.wmat = self._weights(w.data) if w.data is not None else None
+        self.geometry = None
+        if shape_spec.data is not None:
+            self._setup(shape_spec.data)
+            outputs[0].shape = self.geometry[0]
+        else:
+            outputs[0].shape = None
+
+    def _weights(self, w):
+        """[OC, KH, KW, IC] → [IC, KH*KW*OC]: one matmul gives every tap's contribution."""
+        return (np.asarray(w, np.float64) - self.w_zp).transpose(3, 1, 2, 0).reshape(w.shape[3], -1)
+
+    def _setup(self, shape_values):
+        vals = np.asarray(shape_values).reshape(-1)
+        n, h, wd, _ = self.in_shape
+        oc, kh, kw, _ = self.w_shape
+        if vals.size != 4:
+            raise ModelError("TRANSPOSE_CONV: output_shape must have 4 elements, got %d" % vals.size)
+        out_shape = tuple(int(v) for v in vals)
+        if min(out_shape) < 0 or out_shape[0] != n or out_shape[3] != oc:
+            raise ModelError("TRANSPOSE_CONV: output_shape %s does not match batch %d and %d output channels"
+                             % (out_shape, n, oc))
+        (sh, sw), (oh, ow) = self.strides, out_shape[1:3]
+        # LiteRT pads as if the output were the input of the forward convolution.
+        _, pad_h = compute_padding(oh, kh, sh, 1, self.padding)
+        _, pad_w = compute_padding(ow, kw, sw, 1, self.padding)
+        full = (n, max((h - 1) * sh + kh, pad_h + oh), max((wd - 1) * sw + kw, pad_w + ow), oc)
+        self.geometry = (out_shape, pad_h, pad_w, np.zeros(full, np.int64))
+
+    def eval(self, inputs, outputs):
+        shape_t, w, x, b = inputs[0], inputs[1], inputs[2], optional_input(inputs, 3)
+        if outputs[0] is None or self.geometry is None:
+            self._setup(shape_t)
+        out_shape, pad_h, pad_w, full = self.geometry
+        out = output_array(outputs, out_shape, self.out_dtype)
+        if out.size == 0:
+            return [out]
+        wmat = self.wmat if self.wmat is not None else self._weights(w)
+        n, h, wd, ic = x.shape
+        oc, kh, kw, _ = self.w_shape
+        sh, sw = self.strides
+        contrib = exact_matmul((np.asarray(x, np.float64) - self.in_zp).reshape(-1, ic), wmat)
+        contrib = contrib.reshape(n, h, wd, kh, kw, oc)
+        full.fill(0)
+        ys, xs = (h - 1) * sh + 1, (wd - 1) * sw + 1
+        for ky in range(kh):
+            for kx in range(kw):
+                full[:, ky:ky + ys:sh, kx:kx + xs:sw, :] += contrib[:, :, :, ky, kx, :]
+        acc = full[:, pad_h:pad_h + out_shape[1], pad_w:pad_w + out_shape[2], :].copy()
+        self.requantize(acc, b, out)
+        return [out]

@@ -1,0 +1,113 @@
+"""AVERAGE_POOL_2D and MAX_POOL_2D on int8 / uint8 / int16 data (reference_integer_ops::AveragePool /
+MaxPool, reference_ops::AveragePool<uint8>).
+
+Both work on raw quantized values: LiteRT only DCHECKs that input and output share scale and
+zero point (not enforced in release builds), so the output reuses the input's integers and only
+the fused activation is read from the output's quantization.
+
+L2_POOL_2D has no quantized kernel in LiteRT (its Prepare insists on float32); the float kernel's
+type check refuses quantized inputs.
+"""
+import numpy as np
+
+from ..schema.enums import ActivationFunctionType as Act
+from . import fixedpoint as fp
+from .conv import Window
+from .registry import Kernel, register
+from .requantize import model_error, node_io, qparams, same_type, c_div_round
+
+QUANT = ("INT8", "UINT8", "INT16")
+
+
+def quantized_clamp(kernel, act, out):
+    """CalculateActivationRangeQuantized: the activation bounds quantized with the output's
+    float32 scale (float32 division, then TfLiteRound = round half away from zero)."""
+    lo, hi = fp.dtype_range(out.dtype)
+    bounds = {Act.NONE: (None, None), Act.RELU: (0.0, None), Act.RELU6: (0.0, 6.0),
+              Act.RELU_N1_TO_1: (-1.0, 1.0)}.get(act)
+    if bounds is None:
+        if act in (Act.TANH, Act.SIGN_BIT):
+            # LiteRT's quantized activation range leaves these unclamped.
+            return lo, hi
+        raise model_error(kernel, "unknown fused activation function %d" % act)
+    if bounds == (None, None):
+        return lo, hi
+    scale, zp = qparams(out)
+    if not scale > 0:
+        raise model_error(kernel, "a fused activation on quantized data needs a positive output scale")
+
+    def quantize(v):
+        return zp + int(fp.round_half_away(np.float32(v) / np.float32(scale)))
+    lo = max(lo, quantize(bounds[0]))
+    if bounds[1] is not None:
+        hi = min(hi, quantize(bounds[1]))
+    return lo, hi
+
+
+class _QuantizedPool(Kernel):
+    def prepare(self, inputs, outputs):
+        (x,) = node_io(self, inputs, outputs, 1)
+        out = outputs[0]
+        same_type(self, out, x)
+        if x.shape is None or len(x.shape) != 4:
+            raise model_error(self, "input must have rank 4, got shape %s" % (x.shape,))
+        n, h, w, c = x.shape
+        o = self.options
+        try:
+            self.win = Window((h, w), (o.get("filter_height", 0), o.get("filter_width", 0)),
+                              (o.get("stride_h", 0), o.get("stride_w", 0)), (1, 1), o.get("padding", 0))
+        except Exception as e:
+            raise model_error(self, str(e)) from None
+        out.shape = self.out_shape = (n, self.win.out_h, self.win.out_w, c)
+        self.dtype = x.dtype
+        self.lo, self.hi = quantized_clamp(self, o.get("fused_activation_function", Act.NONE), out)
+        self.buf = self.win.buffer(n, c, x.dtype, self.fill(x.dtype))
+        self.setup()
+
+    def setup(self):
+        pass
+
+    def eval(self, inputs, outputs):
+        out = outputs[0] if outputs[0] is not None else np.empty(self.out_shape, self.dtype)
+        if out.size:
+            out[...] = np.clip(self.reduce(self.win.load(self.buf, inputs[0])), self.lo, self.hi)
+        return [out]
+
+
+@register("AVERAGE_POOL_2D", versions=(1, 3), types=QUANT)
+class QuantizedAveragePool2D(_QuantizedPool):
+    """Sum of the taps inside the image (int32), divided by their count with C integer division
+    rounding halves away from zero: ``acc > 0 ? (acc + n/2) / n : (acc - n/2) / n``."""
+
+    @staticmethod
+    def fill(dtype):
+        return 0
+
+    def setup(self):
+        counts = self.win.valid_counts()
+        if counts.size and counts.min() <= 0:
+            # LiteRT's AveragePool returns an error when a window holds no input position.
+            raise model_error(self, "a pooling window lies entirely in the padding")
+        self.counts = counts.astype(np.int64)[None, :, :, None]
+
+    def reduce(self, src):
+        acc = None
+        for _, _, v in self.win.taps(src):
+            acc = v.astype(np.int64) if acc is None else np.add(acc, v, out=acc)
+        return c_div_round(fp.wrap_int32(acc), self.counts)
+
+
+@register("MAX_POOL_2D", versions=(1, 3), types=QUANT)
+class QuantizedMaxPool2D(_QuantizedPool):
+    """Max of the taps inside the image (padding holds the type's lowest value, so it never wins),
+    then the fused activation as a clamp in the output's quantized domain."""
+
+    @staticmethod
+    def fill(dtype):
+        return np.iinfo(dtype).min
+
+    def reduce(self, src):
+        acc = None
+        for _, _, v in self.win.taps(src):
+            acc = v.copy() if acc is None else np.maximum(acc, v, out=acc)
+        return acc
