@@ -126,7 +126,7 @@ def _numpy_result(a):
     (PyArray_Return), arrays of bytes objects for strings."""
     if a.dtype == object:
         return np.array(a, dtype=object, copy=True)
-    out = np.array(a, dtype=a.dtype.newbyteorder("="), copy=True)
+    out = np.array(a, copy=True)
     return out[()] if out.ndim == 0 else out
 
 
@@ -249,6 +249,13 @@ class Interpreter:
         self._invoke(0)
 
     def reset_all_variables(self):
+        # LiteRT resets the variables of every subgraph and fails on one not allocated yet.
+        for sgi, sg in enumerate(self._model.subgraphs):
+            ex = self._executors.get(sgi)
+            for i, t in enumerate(sg.tensors):
+                if t.is_variable and (ex is None or i not in ex.variables):
+                    raise RuntimeError("ResetVariableTensors: variable tensor %d of subgraph %d is not allocated; "
+                                       "call allocate_tensors() first" % (i, sgi))
         for ex in self._executors.values():
             ex.reset_variables()
 
@@ -259,6 +266,9 @@ class Interpreter:
     def _shape(self, ex, i):
         if i in self._resized[ex.index]:
             return ex.shapes[i]
+        t = ex.sg.tensors[i]
+        if t.is_constant:   # fixed size; a sparse constant's data holds only its stored values
+            return t.shape
         return ex.current_shape(i)
 
     def _quantization_parameters(self, t, subgraph_index):
@@ -363,7 +373,7 @@ class Interpreter:
         subgraph_index = _int_arg(subgraph_index, "subgraph_index")
         ex = self._tensor_executor(tensor_index, subgraph_index)
         t = ex.sg.tensors[tensor_index]
-        is_ndarray = isinstance(value, np.ndarray)
+        given_type = type(value).__name__
         try:
             value = np.asarray(value, order="C")
         except (ValueError, TypeError):
@@ -383,24 +393,25 @@ class Interpreter:
             if got != want:
                 raise ValueError("Cannot set tensor: Dimension mismatch. Got %d but expected %d for dimension %d "
                                  "of input %d." % (got, want, d, tensor_index))
+        if t.type_name == "STRING":
+            value = _encode_string_array(value, given_type)
         if t.is_constant:
-            # This interpreter owns its model IR: replacing the constant there keeps the new value
-            # across later allocations, as LiteRT's write into the model buffer does.
-            data = np.array(value, dtype=t.dtype)
-            if t.type_name == "STRING":
-                data = _encode_string_array(value, is_ndarray)
-            data.flags.writeable = False
-            t.data = data
-            if ex.arrays[tensor_index] is not None:
-                ex.arrays[tensor_index] = data
+            self._replace_constant(ex, t, tensor_index, value)
             return
         target = self._data(ex, tensor_index)
         if target is None:
             raise ValueError("Cannot set tensor: Tensor is unallocated. Try calling allocate_tensors() first")
-        if t.type_name == "STRING":
-            target[...] = _encode_string_array(value, is_ndarray)
-        else:
-            np.copyto(target, value)
+        np.copyto(target, value)
+
+    @staticmethod
+    def _replace_constant(ex, t, tensor_index, value):
+        """This interpreter owns its model IR: replacing the constant there keeps the new value
+        across later allocations, as LiteRT's write into the model buffer does."""
+        data = np.array(value, dtype=t.dtype)
+        data.flags.writeable = False
+        t.data = data
+        if ex.arrays[tensor_index] is not None:
+            ex.arrays[tensor_index] = data
 
     def _set_4bit(self, ex, t, tensor_index, value, shape):
         """INT4/UINT4 tensors take int8/uint8 arrays of the same element count, whatever their
@@ -419,11 +430,7 @@ class Interpreter:
             raise ValueError("Cannot set tensor: Values for %s input must be between %d and %d." % (t.type_name, lo, hi))
         value = value.reshape(shape)
         if t.is_constant:
-            data = np.array(value, dtype=t.dtype)
-            data.flags.writeable = False
-            t.data = data
-            if ex.arrays[tensor_index] is not None:
-                ex.arrays[tensor_index] = data
+            self._replace_constant(ex, t, tensor_index, value)
             return
         target = self._data(ex, tensor_index)
         if target is None:
@@ -431,14 +438,22 @@ class Interpreter:
                              "input %d, name: %s" % (tensor_index, t.name))
         np.copyto(target, value)
 
+    def _readable(self, ex, i):
+        """The array get_tensor()/tensor() expose, with LiteRT's checks (CheckGetTensorArgs)."""
+        a = self._data(ex, i)
+        t = ex.sg.tensors[i]
+        # A zero-byte constant is a non-null pointer to nothing, which LiteRT calls invalid.
+        if t.is_constant and t.type_name != "STRING" and a is not None and a.size == 0:
+            raise ValueError("Invalid tensor size.")
+        if a is None:
+            raise ValueError("Tensor data is null. Run allocate_tensors() first")
+        return a
+
     def get_tensor(self, tensor_index, subgraph_index=0):
         tensor_index = _int_arg(tensor_index, "tensor_index")
         subgraph_index = _int_arg(subgraph_index, "subgraph_index")
         ex = self._tensor_executor(tensor_index, subgraph_index)
-        a = self._data(ex, tensor_index)
-        if a is None:
-            raise ValueError("Tensor data is null. Run allocate_tensors() first")
-        return _numpy_result(a)
+        return _numpy_result(self._readable(ex, tensor_index))
 
     def tensor(self, tensor_index):
         """A function returning a live NumPy view of the tensor's buffer (the label_image pattern).
@@ -449,9 +464,7 @@ class Interpreter:
         def view():
             i = _int_arg(tensor_index, "tensor_index")
             ex = self._tensor_executor(i, 0)
-            a = self._data(ex, i)
-            if a is None:
-                raise ValueError("Tensor data is null. Run allocate_tensors() first")
+            a = self._readable(ex, i)
             if a.ndim == 0:
                 return _numpy_result(a)
             if a.dtype == object:
@@ -526,11 +539,11 @@ class InterpreterWithCustomOps(Interpreter):
         super().__init__(**kwargs)
 
 
-def _encode_string_array(value, is_ndarray):
+def _encode_string_array(value, given_type):
     """Items of a STRING tensor value as bytes: str is UTF-8 encoded, bytes kept, anything else
     refused, like LiteRT's FillStringBufferWithPyArray (which also wants a real ndarray)."""
-    if not is_ndarray:
-        raise ValueError("Passed in value type is not a numpy array, got type %s." % type(value).__name__)
+    if given_type != "ndarray":
+        raise ValueError("Passed in value type is not a numpy array, got type %s." % given_type)
     out = np.empty(value.shape, dtype=object)
     flat = out.reshape(-1)
     for k, v in enumerate(value.reshape(-1).tolist()):

@@ -8,6 +8,7 @@ naming a tensor that does not exist, an operator writing into a constant) are re
 """
 import mmap
 import os
+import sys
 
 import numpy as np
 
@@ -25,6 +26,7 @@ _MAX_RANK = 32
 _MAX_TENSOR_BYTES = (1 << 63) - 1
 # Types whose constant buffers LiteRT does not size-check.
 _UNSIZED_TYPES = ("STRING", "RESOURCE", "VARIANT")
+_LITTLE_ENDIAN_HOST = sys.byteorder == "little"
 
 
 def load_model(model_path=None, model_content=None):
@@ -203,9 +205,10 @@ class _Converter:
             if len(raw) < n * dt.itemsize and type_name not in _UNSIZED_TYPES:
                 raise ModelError("%s: buffer has %d bytes but shape %s of %s needs %d"
                                  % (what, len(raw), shape, type_name, n * dt.itemsize))
-        arr = np.frombuffer(raw, dtype=dt.newbyteorder("<"), count=count)
-        if arr.dtype != dt:  # big-endian host: TFLite buffers are little-endian
-            arr = arr.astype(dt)
+        if _LITTLE_ENDIAN_HOST:
+            arr = np.frombuffer(raw, dtype=dt, count=count)
+        else:  # TFLite buffers are little-endian
+            arr = np.frombuffer(raw, dtype=dt.newbyteorder("<"), count=count).astype(dt)
         arr = arr if sparse else arr.reshape(shape)
         if arr.flags.writeable:
             arr = arr.view()

@@ -1,11 +1,9 @@
 """Differential tests for CONCATENATION and PACK."""
 import numpy as np
-import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-import numlite
-from harness import In, check_op, run_numlite, single_op_model
+from harness import In, check_op
 from test_shape import DATA_TYPES, SETTINGS, expect_both_fail, operand, out_of, rand, seeded
 
 
@@ -34,15 +32,6 @@ def test_concatenation_int8_needs_equal_quantization():
     a = In(np.zeros((1, 2), np.int8), quantization=(0.5, 0))
     b = In(np.zeros((1, 2), np.int8), quantization=(0.25, 0))
     expect_both_fail("CONCATENATION", [a, b], [(np.int8, (0.5, 0))], axis=0)
-
-
-def test_concatenation_uint8_rescaling_not_implemented():
-    # LiteRT requantizes uint8 inputs with other scales; numlite refuses until the quantized phase.
-    a = In(np.zeros((1, 2), np.uint8), quantization=(0.5, 128))
-    b = In(np.zeros((1, 2), np.uint8), quantization=(0.25, 128))
-    model, feed = single_op_model("CONCATENATION", [a, b], [(np.uint8, (0.5, 128))], axis=0)
-    with pytest.raises(numlite.UnsupportedOpError):
-        run_numlite(model, feed)
 
 
 def test_concatenation_shape_mismatch_fails():

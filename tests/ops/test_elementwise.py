@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numlite
-from harness import In, check_op, run_litert, run_numlite, single_op_model
+from harness import check_op, run_litert, run_numlite, single_op_model
 
 FUSED = ("ADD", "SUB", "MUL", "DIV")
 ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1", "TANH"]
@@ -126,15 +126,6 @@ def test_floor_div_rounds_in_double():
     b = np.array([0.1, 0.1, 0.3, 0.1], np.float32)
     got = check_op("FLOOR_DIV", [a, b], [np.float32])[0]
     assert got[0] == 9.0 and got[1] == -10.0
-
-
-@pytest.mark.parametrize("opcode", ["ADD", "SUB", "MUL", "SQUARED_DIFFERENCE"])
-def test_quantized_inputs_refused(opcode):
-    q = (0.5, 3)
-    x = np.arange(6, dtype=np.int8).reshape(2, 3)
-    model, feed = single_op_model(opcode, [In(x, q), In(x, q)], [(np.int8, q)])
-    with pytest.raises(numlite.UnsupportedOpError):
-        run_numlite(model, feed)
 
 
 def test_mismatched_input_types_are_a_model_error():

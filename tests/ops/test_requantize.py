@@ -58,7 +58,7 @@ def test_requantize(src, dst, data):
         out_q = (in_q[0], out_q[1])
     hi = 1 << 20 if src == np.int32 else None   # keep int32 inputs where x - zp cannot wrap
     x = random_values(rng, src, shape, None if hi is None else -hi, hi)
-    check_op("QUANTIZE", [In(x, quantization=in_q)], [(dst, out_q)], version=data.draw(st.integers(1, 4)))
+    check_op("QUANTIZE", [In(x, quantization=in_q)], [(dst, out_q)], version=data.draw(st.integers(1, 6)))
 
 
 @pytest.mark.parametrize("src, dst, in_zp, out_zp", [(np.int8, np.uint8, -128, 0), (np.uint8, np.int8, 128, 0),

@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness import Const, check_op
+from harness import Const, In, check_op
 from test_shape import (DATA_TYPES, SETTINGS, expect_both_fail, input_shape, operand, out_of, rand,
                         runtime_or_const, seeded)
 
@@ -250,7 +250,6 @@ def test_unpack(data):
 
 def test_unpack_requires_equal_quantization():
     x = np.zeros((2, 3), np.int8)
-    from harness import In
     expect_both_fail("UNPACK", [In(x, quantization=(0.5, 0))], [(np.int8, (0.5, 1))] * 2, num=2)
 
 

@@ -4,8 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-import numlite
-from harness import In, _run, assert_outputs_match, check_op, run_litert, run_numlite, single_op_model
+from harness import _run, assert_outputs_match, check_op, run_litert, run_numlite, single_op_model
 
 FLOAT_OPS = ["SQRT", "RSQRT", "EXP", "LOG", "ABS", "NEG", "SIN", "COS", "SQUARE", "FLOOR", "ZEROS_LIKE"]
 # Ops LiteRT registers only in its optimized resolver.
@@ -92,21 +91,6 @@ def test_unary_float16(opcode, data):
         check_op(opcode, [x], [np.float16])
     else:
         check_builtin(opcode, [x], [np.float16])
-
-
-def test_abs_quantized_without_rescale():
-    x = np.arange(-128, 128, dtype=np.int8).reshape(16, 16)
-    check_op("ABS", [In(x, (0.25, -5))], [(np.int8, (0.25, 7))])
-    model, feed = single_op_model("ABS", [In(x, (0.25, 0))], [(np.int8, (0.5, 0))])
-    with pytest.raises(numlite.UnsupportedOpError):
-        run_numlite(model, feed)
-
-
-@pytest.mark.parametrize("opcode", ["EXP", "LOG", "SQRT", "RSQRT"])
-def test_quantized_math_refused(opcode):
-    model, feed = single_op_model(opcode, [In(np.ones((2, 2), np.int8), (0.1, 0))], [(np.int8, (0.1, 0))])
-    with pytest.raises(numlite.UnsupportedOpError):
-        run_numlite(model, feed)
 
 
 # -- CAST ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .common import broadcast_shape, check_types
-from .elementwise import check_arity, check_output_type, quiet, refuse_quantized, same_type
+from .elementwise import check_arity, check_output_type, quiet, same_type
 from .registry import Kernel, register
 from .unary import UnaryKernel
 
@@ -37,14 +37,10 @@ def erfc(x):
         t = xl + (0.5 * k) / t
     erfc_large = np.exp(-xl * xl) / (_SQRT_PI * t)
     r = np.where(small, erfc_small, erfc_large)
-    return np.where(x < 0, 2.0 - r, np.where(np.isnan(x), np.nan, r))
+    return np.where(x < 0, 2.0 - r, r)
 
 
-class _Activation(UnaryKernel):
-    types = ("FLOAT32", "FLOAT16")
-
-
-class _RowWise(_Activation):
+class _RowWise(UnaryKernel):
     """Softmax-style ops work along the last axis, so the input needs a rank."""
 
     def prepare(self, inputs, outputs):
@@ -76,7 +72,7 @@ class LogSoftmax(_RowWise):
 
 
 @register("LOGISTIC", versions=(1, 3))
-class Logistic(_Activation):
+class Logistic(UnaryKernel):
     # LiteRT's reference kernel saturates above this cutoff and uses exp(x) below -9.
     _UPPER = np.float32(16.619047164916992188)
     _LOWER = np.float32(-9.0)
@@ -88,12 +84,12 @@ class Logistic(_Activation):
 
 
 @register("TANH", versions=(1, 3))
-class Tanh(_Activation):
+class Tanh(UnaryKernel):
     wide = True
     func = np.tanh
 
 
-class _Clamp(_Activation):
+class _Clamp(UnaryKernel):
     bounds = (None, None)
 
     def compute(self, x, out):
@@ -125,7 +121,7 @@ class Relu0To1(_Clamp):
 
 
 @register("LEAKY_RELU", versions=(1, 2))
-class LeakyRelu(_Activation):
+class LeakyRelu(UnaryKernel):
     types = ("FLOAT32",)
 
     def compute(self, x, out):
@@ -134,7 +130,7 @@ class LeakyRelu(_Activation):
 
 
 @register("HARD_SWISH", versions=(1, 1))
-class HardSwish(_Activation):
+class HardSwish(UnaryKernel):
     def compute(self, x, out):
         f = x.dtype.type
         relu6 = np.minimum(f(6), np.maximum(f(0), x + f(3)))
@@ -142,23 +138,26 @@ class HardSwish(_Activation):
 
 
 @register("ELU", versions=(1, 1))
-class Elu(_Activation):
+class Elu(UnaryKernel):
     def compute(self, x, out):
         return np.where(x < 0, np.expm1(x), x)
 
 
 @register("GELU", versions=(1, 3))
-class Gelu(_Activation):
-    _SQRT_2_OVER_PI = np.float32(math.sqrt(2.0 / math.pi))
+class Gelu(UnaryKernel):
+    half_steps = True
+    _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
     def compute(self, x, out):
+        # LiteRT's Eigen expressions, operation by operation.
         f = x.dtype.type
         if self.options.get("approximate", False):
-            inner = self._SQRT_2_OVER_PI * (x + f(0.044715) * x * x * x)
-            return f(0.5) * x * (f(1) + np.tanh(inner))
-        # 0.5·x·erfc(-x/√2): the erfc form avoids cancellation for large negative x.
-        x64 = x.astype(np.float64)
-        return 0.5 * x64 * erfc(x64 * -math.sqrt(0.5))
+            inner = f(self._SQRT_2_OVER_PI) * (x + f(0.044715) * (x * x * x))
+            return (f(0.5) * x) * (f(1) + np.tanh(inner))
+        # 0.5·x·erfc(-x/√2): the erfc form avoids cancellation for large negative x. The
+        # float64 erfc is rounded through float32 as Eigen's half erfc is.
+        tail = erfc(x * f(-math.sqrt(0.5))).astype(np.float32).astype(x.dtype)
+        return (f(0.5) * x) * tail
 
 
 @register("PRELU", versions=(1, 1))
@@ -168,7 +167,6 @@ class Prelu(Kernel):
         x, alpha = inputs
         check_types(self, x, ("FLOAT32",))
         same_type(self, x, alpha)
-        refuse_quantized(self, x, alpha, outputs[0])
         check_output_type(self, outputs[0], x.type_name)
         shape = broadcast_shape(x.shape, alpha.shape, self.op.opcode)
         if shape != tuple(x.shape):

@@ -14,7 +14,6 @@ from ..schema.enums import ActivationFunctionType as Act
 from .common import broadcast_shape, check_types
 from .registry import Kernel, register
 
-FLOATS = ("FLOAT32", "FLOAT16")
 QUANTIZABLE = ("INT8", "UINT8", "INT16")
 _INT32_MIN = np.iinfo(np.int32).min
 
@@ -50,7 +49,8 @@ def unsupported(kernel, detail):
 
 
 def refuse_quantized(kernel, *specs):
-    """Quantized integer arithmetic needs the fixed-point module; refuse it cleanly for now."""
+    """Refuse quantized integer tensors in a float / plain-integer kernel: they reach it only
+    when no quantized kernel (registered by type in the quantized_* modules) applies."""
     for s in specs:
         if is_quantized(s):
             raise unsupported(kernel, "quantized %s tensors are not supported yet" % s.type_name)
@@ -115,13 +115,16 @@ class BinaryKernel(Kernel):
 
     Subclasses set ``types`` (accepted input types), ``fused`` (reads a fused activation),
     ``plain_quantized`` (integer types whose quantization LiteRT ignores for this op) and
-    implement ``compute(a, b, out)`` returning the result: ``out`` filled in place or a new
-    array the executor casts into the output (``out`` is None for half inputs).
+    ``func`` (a ufunc) or override ``compute(a, b, out)``, which returns the result: ``out``
+    filled in place or a new array the executor casts into the output (``out`` is None for
+    half inputs). Quantized 8/16-bit inputs are refused here; their kernels live in
+    quantized_elementwise and take precedence when they apply.
     """
     types = ("FLOAT32", "FLOAT16", "INT32", "INT64")
     fused = False
     plain_quantized = ()
     out_type = None          # None: same as the inputs
+    func = None              # a ufunc, for the default compute
 
     def prepare(self, inputs, outputs):
         check_arity(self, inputs, outputs, 2)
@@ -137,6 +140,9 @@ class BinaryKernel(Kernel):
     def prepare_quantization(self, a, b, out):
         if a.type_name not in self.plain_quantized:
             refuse_quantized(self, a, b, out)
+
+    def compute(self, a, b, out):
+        return type(self).func(a, b, out=out)
 
     @quiet
     def eval(self, inputs, outputs):
@@ -156,10 +162,6 @@ class BinaryKernel(Kernel):
 class _Arithmetic(BinaryKernel):
     """ADD/SUB/MUL/DIV: fused activation, float results clamped to the type's finite range."""
     fused = True
-    func = None
-
-    def compute(self, a, b, out):
-        return type(self).func(a, b, out=out)
 
 
 @register("ADD", versions=(1, 6))
@@ -265,5 +267,4 @@ class FloorMod(BinaryKernel):
         # Truncated remainder, moved into the divisor's sign when they disagree (as LiteRT's
         # FloorMod does; a float remainder of x % 0 stays NaN).
         m = np.fmod(a, b, out=out)
-        fix = (m != 0) & ((m < 0) != (b < 0))
-        return np.add(m, b, out=m, where=fix) if m is out else np.where(fix, m + b, m)
+        return np.add(m, b, out=m, where=(m != 0) & ((m < 0) != (b < 0)))

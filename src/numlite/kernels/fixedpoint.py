@@ -137,7 +137,8 @@ def quantized_activation_range(activation, scale, zero_point, dtype):
     qmin, qmax = dtype_range(dtype)
 
     def q(v):
-        return int(zero_point) + int(round_half_away(v / float(scale)))
+        # LiteRT divides in float32 (real / scale with float operands) before TfLiteRound.
+        return int(zero_point) + int(round_half_away(np.float32(v) / np.float32(scale)))
     if activation == Act.NONE:
         return qmin, qmax
     if activation == Act.RELU:

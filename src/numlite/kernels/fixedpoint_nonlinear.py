@@ -42,12 +42,12 @@ def _load_libm():
 
 
 _LIBM = _load_libm()
-_NUMPY_FALLBACK = {"expf": np.exp, "tanhf": np.tanh, "expm1f": np.expm1,
+_NUMPY_FALLBACK = {"expf": np.exp, "tanhf": np.tanh, "expm1f": np.expm1, "logf": np.log,
                    "erfcf": np.frompyfunc(math.erfc, 1, 1), "exp": np.exp}
 
 
 def libm(name, x):
-    """Apply the C math library's ``name`` (``expf``, ``tanhf``, ``erfcf``, ``expm1f`` on float32,
+    """Apply the C math library's ``name`` (``expf``, ``tanhf``, ``erfcf``, ``expm1f``, ``logf`` on float32,
     ``exp`` on float64) to every element of ``x``.
 
     LiteRT builds its activation tables with the platform libm (glibc's ``tanhf`` is not correctly
@@ -92,9 +92,10 @@ def lut_8bit(transform, input_scale, input_zero_point, output_scale, output_zero
     dequantized = f32(input_scale) * (vals - int(input_zero_point)).astype(f32)
     transformed = np.asarray(transform(dequantized), f32)
     inverse_scale = f32(1) / f32(output_scale)
-    rescaled = round_half_away(transformed * inverse_scale).astype(f32)
-    quantized = float_to_int32(rescaled + f32(output_zero_point))
-    return np.clip(quantized, info.min, info.max).astype(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rescaled = round_half_away(transformed * inverse_scale).astype(f32) + f32(output_zero_point)
+    # Saturates in float: an infinite exp() gives the type's maximum, as LiteRT's tables show.
+    return np.clip(rescaled, info.min, info.max).astype(dtype)
 
 
 def lookup_8bit(table, values):
@@ -126,13 +127,15 @@ def lut_int16(transform, input_scale, input_zero_point, output_scale, output_zer
 
     def rnd(v):
         return round_half_away(v).astype(ft)
-    sample_val = rnd(val * scaling_inv)
-    midpoint_interp_val = rnd((val_next * scaling_inv + rnd(val * scaling_inv)) / ft(2))
-    midpoint_val = rnd(val_midpoint * scaling_inv)
-    bias = rnd((midpoint_interp_val - midpoint_val) / ft(2))
-    last = rnd(np.asarray(transform(np.asarray([input_max], ft)), ft) * scaling_inv)
-    table = np.concatenate([sample_val - bias, last])
-    return np.clip(table, INT16_MIN, INT16_MAX).astype(np.int16)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sample_val = rnd(val * scaling_inv)
+        midpoint_interp_val = rnd((val_next * scaling_inv + rnd(val * scaling_inv)) / ft(2))
+        midpoint_val = rnd(val_midpoint * scaling_inv)
+        bias = rnd((midpoint_interp_val - midpoint_val) / ft(2))
+        last = rnd(np.asarray(transform(np.asarray([input_max], ft)), ft) * scaling_inv)
+        table = np.clip(np.concatenate([sample_val - bias, last]), INT16_MIN, INT16_MAX)
+    # An overflowing transform gives inf - inf = NaN, which C++ converts (x86) to 0 in int16.
+    return _wrap16(float_to_int32(table)).astype(np.int16)
 
 
 def _wrap16(x):
@@ -312,6 +315,33 @@ def log_x_for_x_greater_than_or_equal_to_1(x, input_integer_bits, output_integer
     return rescale(total, accum_bits, output_integer_bits)
 
 
+def inv_sqrt_quantized_multiplier(x):
+    """TFLite GetInvSqrtQuantizedMultiplierExp with reverse_shift = -1: 1/sqrt(x) for positive
+    int32 ``x`` as a (Q31 multiplier, left shift) pair, by 5 Newton-Raphson steps in Q3.28 on x
+    normalised into [2^27, 2^29). x <= 1 gives (INT32_MAX, 0)."""
+    x = np.asarray(x, np.int64)
+    small = x <= 1
+    x = np.where(small, 2, x)
+    shift = np.full(x.shape, 11, np.int64)
+    while np.any(x >= (1 << 29)):
+        big = x >= (1 << 29)
+        x = np.where(big, x // 4, x)
+        shift = shift + big
+    left_shift_bit_pairs = (count_leading_zeros32(x) - 1) // 2 - 1
+    shift = shift - left_shift_bit_pairs
+    x = x << (2 * left_shift_bit_pairs)
+    half_input = rounding_divide_by_pot(x >> 1, 1)          # Q3.28
+    half_three = (1 << 28) + (1 << 27)                       # 1.5 in Q3.28
+    y = np.full(x.shape, 1 << 28, np.int64)                  # start at 1.0
+    for _ in range(5):
+        y3 = saturating_rounding_multiply_by_pot(srdhm(srdhm(y, y), y), 6)          # Q9 -> Q3
+        y = saturating_rounding_multiply_by_pot(_add(srdhm(half_three, y), -srdhm(half_input, y3)), 3)
+    y = srdhm(y, 1518500250)                                 # * sqrt(2)/2
+    y = np.where(shift < 0, y << np.maximum(-shift, 0), y)
+    shift = -np.maximum(shift, 0)
+    return np.where(small, INT32_MAX, y), np.where(small, 0, shift)
+
+
 # ---------------------------------------------------------------------------------------------
 # Preprocessing of quantization parameters (quantization_util.cc)
 # ---------------------------------------------------------------------------------------------
@@ -433,6 +463,16 @@ def saturating_doubling_high_mul16(a, b):
     ab = a * b
     res = np.where(ab >= 0, ab >> 15, -((-ab) >> 15))
     return np.where((a == INT16_MIN) & (b == INT16_MIN), INT16_MAX, _wrap16(res))
+
+
+def rounding_divide_by_pot16(x, exponent):
+    """gemmlowp RoundingDivideByPOT on int16 values. For exponents of 16 and more the int16 mask
+    ``(1 << exponent) - 1`` truncates to -1 and the result becomes the sign (+1 for x >= 0, -1
+    below) instead of 0; LiteRT's HARD_SWISH hits this with large output scales."""
+    x = np.asarray(x, np.int64)
+    mask = _wrap16((np.int64(1) << exponent) - 1)
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> exponent) + ((x & mask) > threshold)
 
 
 def saturating_left_shift16(x, amount):

@@ -4,40 +4,20 @@ import numpy as np
 
 from ..errors import ModelError
 from .common import broadcast_shape
-from .elementwise import BinaryKernel, check_arity, check_output_type, is_quantized, same_type, unsupported
+from .elementwise import BinaryKernel, check_arity, check_output_type, same_type
 from .registry import Kernel, register
 from .unary import UnaryKernel
 
 _ORDERED = ("FLOAT32", "FLOAT16", "INT32", "INT64", "INT16", "INT8", "UINT8")
-# LiteRT compares quantized 8-bit inputs after rescaling (q - zp) * 256 * scale to integers
-# with a fixed-point multiply. With equal scales of at least 1/128 that map is strictly
-# increasing, so comparing q - zp directly gives the same answer; smaller or unequal scales
-# round distinct values together and need the fixed-point path (not implemented yet).
-_MIN_PLAIN_SCALE = 1.0 / 128
 
 
 class _Compare(BinaryKernel):
     types = _ORDERED
     out_type = "BOOL"
-    func = None
-
-    def prepare_quantization(self, a, b, out):
-        self.offsets = None
-        # int16 comparisons in LiteRT use the raw values whatever the quantization.
-        if a.type_name not in ("INT8", "UINT8") or not (is_quantized(a) or is_quantized(b)):
-            return
-        if not (is_quantized(a) and is_quantized(b)):
-            raise unsupported(self, "comparing a quantized with an unquantized %s tensor" % a.type_name)
-        sa, sb = float(a.quantization.scale[0]), float(b.quantization.scale[0])
-        if sa != sb or sa < _MIN_PLAIN_SCALE:
-            raise unsupported(self, "quantized comparison with scales %g and %g needs rescaling" % (sa, sb))
-        self.offsets = (int(a.quantization.zero_point[0]), int(b.quantization.zero_point[0]))
-
-    def compute(self, a, b, out):
-        if self.offsets is not None:
-            a = a.astype(np.int32) - self.offsets[0]
-            b = b.astype(np.int32) - self.offsets[1]
-        return type(self).func(a, b, out=out)
+    # LiteRT's LESS … GREATER_EQUAL compare int16 values raw whatever their quantization.
+    # Quantized 8-bit inputs (and int16 EQUAL/NOT_EQUAL) are rescaled first: those nodes go
+    # to quantized_elementwise's kernels.
+    plain_quantized = ("INT16",)
 
 
 @register("EQUAL", versions=(1, 5))
@@ -74,10 +54,6 @@ class GreaterEqual(_Compare):
 
 class _Logical(BinaryKernel):
     types = ("BOOL",)
-    func = None
-
-    def compute(self, a, b, out):
-        return type(self).func(a, b, out=out)
 
 
 @register("LOGICAL_AND", versions=(1, 1))
@@ -107,11 +83,19 @@ class _Select(Kernel):
                              % (self.op.opcode, self.node_index, cond.type_name))
         same_type(self, x, y)
         check_output_type(self, outputs[0], x.type_name)
-        outputs[0].shape = self.output_shape(tuple(cond.shape), tuple(x.shape), tuple(y.shape))
+        shapes = tuple(cond.shape), tuple(x.shape), tuple(y.shape)
+        if all(np.prod(s, dtype=np.int64) == 1 for s in shapes):
+            # LiteRT treats three single-element operands as scalars, whatever their ranks
+            # (and skips the version-1 shape rules): the output is a scalar.
+            self.cond_shape = shapes[0]
+            outputs[0].shape = ()
+        else:
+            outputs[0].shape = self.output_shape(*shapes)
 
     def eval(self, inputs, outputs):
         cond, x, y = inputs
-        np.copyto(outputs[0], np.where(cond.reshape(self.cond_shape), x, y))
+        out = outputs[0]
+        out[...] = np.where(cond.reshape(self.cond_shape), x, y).reshape(out.shape)
 
 
 @register("SELECT", versions=(1, 4))

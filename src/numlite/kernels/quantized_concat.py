@@ -19,7 +19,7 @@ from .registry import Kernel, register
 from .requantize import model_error, qparams, same_type
 
 
-@register("CONCATENATION", versions=(1, 5), types=("UINT8",))
+@register("CONCATENATION", versions=(1, 7), types=("UINT8",))
 class QuantizedConcatenation(Kernel):
     def prepare(self, inputs, outputs):
         if not inputs or len(outputs) != 1:

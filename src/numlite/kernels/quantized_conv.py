@@ -16,7 +16,7 @@ input_scale * filter_scale / output_scale (PopulateConvolutionQuantizationParams
 uint8, where input_scale * filter_scale is a float32 product (GetQuantizedConvolutionMultipler).
 
 The windows come from the float kernels' geometry (conv.Window); zero-point-corrected inputs
-go through an exact float64 im2col + BLAS matmul (see quantized_matmul's docstring).
+go through an exact float im2col + BLAS matmul (see quantized_matmul's docstring).
 """
 import numpy as np
 
@@ -24,10 +24,10 @@ from ..errors import ModelError
 from ..schema.enums import ActivationFunctionType as Act
 from .common import check_types, compute_padding
 from .conv import window_from_options
-from .quantized_matmul import (activation_bounds, channel_scales, check_bias, check_bias_scale, exact_matmul,
-                               finish, int16_bias_kind, legacy_multiplier, node_arity, optional_input,
+from .quantized_matmul import (activation_bounds, channel_scales, check_bias, check_bias_scale, exact_dtype,
+                               exact_matmul, finish, int16_bias_kind, legacy_multiplier, node_arity, optional_input,
                                output_array, per_channel_multipliers, qparams, refuse, require_zero_points,
-                               rescale_fixed, scalar_qparams)
+                               rescale_fixed, scalar_qparams, value_bound)
 from .registry import Kernel, register
 
 QUANTIZED = ("INT8", "UINT8", "INT16")
@@ -56,11 +56,11 @@ def grouped_matmul(rows, wmat):
     return exact_matmul(rows.transpose(1, 0, 2), wmat).transpose(1, 0, 2).reshape(m, -1)
 
 
-def conv_weight_matrix(w, groups, zero_point=0):
-    """[OC, KH, KW, Cg] filter → [G, K, OC/G] float64 matmul operand, zero point removed."""
+def conv_weight_matrix(w, groups, zero_point, dtype):
+    """[OC, KH, KW, Cg] filter → [G, K, OC/G] float matmul operand, zero point removed."""
     oc = w.shape[0]
     k = int(np.prod(w.shape[1:]))
-    return (np.asarray(w, np.float64) - zero_point).reshape(groups, oc // groups, k).transpose(0, 2, 1)
+    return (np.asarray(w, dtype) - zero_point).reshape(groups, oc // groups, k).transpose(0, 2, 1)
 
 
 class QuantizedConvBase(Kernel):
@@ -105,10 +105,15 @@ class QuantizedConvBase(Kernel):
         self.lo, self.hi = activation_bounds(self, act, out_scale, self.out_zp, out.dtype)
         self.out_dtype = out.dtype
 
+    def compute_type(self, x, w, terms):
+        """Float type of the exact integer products (quantized_matmul.exact_dtype)."""
+        self.ctype = exact_dtype(terms, value_bound(x.type_name, self.in_zp), value_bound(w.type_name, self.w_zp, w.data))
+        return self.ctype
+
     def requantize(self, acc, bias, out):
         if bias is not None:
             acc += bias.reshape(-1).astype(np.int64)
-        return finish(rescale_fixed(acc, self.mult, self.shift, self.acc_bits), self.out_zp, self.lo, self.hi, out)
+        return finish(rescale_fixed(acc, self.mult, self.shift, 32 if self.acc_bits == 64 else 64), self.out_zp, self.lo, self.hi, out)
 
 
 @register("CONV_2D", versions=(1, 8), types=QUANTIZED)
@@ -132,19 +137,20 @@ class QuantizedConv2D(QuantizedConvBase):
         oh, ow = win.out_hw
         outputs[0].shape = self.out_shape = (n, oh, ow, oc)
         self.direct = kh == kw == 1 and win.sh == win.sw == 1 and not win.padded
-        self.buf = win.buffer(n, c, np.float64, 0)
-        self.cols = None if self.direct else np.empty((n, oh, ow, g, kh, kw, cg), np.float64)
-        self.wmat = conv_weight_matrix(w.data, g, self.w_zp) if w.data is not None else None
+        ct = self.compute_type(x, w, kh * kw * cg)
+        self.buf = win.buffer(n, c, ct, 0)
+        self.cols = None if self.direct else np.empty((n, oh, ow, g, kh, kw, cg), ct)
+        self.wmat = conv_weight_matrix(w.data, g, self.w_zp, ct) if w.data is not None else None
 
     def eval(self, inputs, outputs):
         x, w, b = inputs[0], inputs[1], optional_input(inputs, 2)
         out = output_array(outputs, self.out_shape, self.out_dtype)
         if out.size == 0:
             return [out]
-        wmat = self.wmat if self.wmat is not None else conv_weight_matrix(w, self.groups, self.w_zp)
+        wmat = self.wmat if self.wmat is not None else conv_weight_matrix(w, self.groups, self.w_zp, self.ctype)
         # Out-of-image taps are skipped by LiteRT: with the zero point removed first, a zero border
         # contributes nothing, exactly like a skipped tap.
-        xs = np.asarray(x, np.float64) - self.in_zp
+        xs = np.asarray(x, self.ctype) - self.in_zp
         if self.direct:
             rows = xs.reshape(-1, self.groups, wmat.shape[1])
         else:
@@ -177,33 +183,37 @@ class QuantizedDepthwiseConv2D(QuantizedConvBase):
         oh, ow = win.out_hw
         outputs[0].shape = self.out_shape = (n, oh, ow, oc)
         self.split = (n, oh, ow, c, oc // c)
-        self.buf = win.buffer(n, c, np.float64, 0)
+        self.buf = win.buffer(n, c, self.compute_type(x, w, kh * kw), 0)
         self.wtaps = self._weights(w.data) if w.data is not None else None
 
     def _weights(self, w):
         _, kh, kw, _ = w.shape
-        return (np.asarray(w, np.float64) - self.w_zp).reshape(kh, kw, *self.split[3:])
+        return (np.asarray(w, self.ctype) - self.w_zp).reshape(kh, kw, *self.split[3:])
 
     def eval(self, inputs, outputs):
         x, w, b = inputs[0], inputs[1], optional_input(inputs, 2)
         out = output_array(outputs, self.out_shape, self.out_dtype)
         if out.size == 0:
             return [out]
-        acc = depthwise_accumulate(self.win, self.win.load(self.buf, np.asarray(x, np.float64) - self.in_zp),
+        acc = depthwise_accumulate(self.win, self.win.load(self.buf, np.asarray(x, self.ctype) - self.in_zp),
                                    self.wtaps if self.wtaps is not None else self._weights(w), self.split)
         self.requantize(acc.astype(np.int64).reshape(out.shape), b, out)
         return [out]
 
 
 def depthwise_accumulate(win, src, wtaps, split):
-    """Sum over taps of src-tap[..., c, None] * w[ky, kx, c, m] in float64 (exact integers)."""
-    acc = np.zeros(split, np.float64)
+    """Sum over taps of src-tap[..., c, None] * w[ky, kx, c, m], in src's float type (exact
+    integers, see exact_dtype)."""
+    acc = np.zeros(split, src.dtype)
+    tmp = np.empty(split, src.dtype)
     for ky, kx, v in win.taps(src):
-        acc += v[..., None] * wtaps[ky, kx]
+        acc += np.multiply(v[..., None], wtaps[ky, kx], out=tmp)
     return acc
 
 
-@register("TRANSPOSE_CONV", versions=(1, 5), types=QUANTIZED)
+# The data input of TRANSPOSE_CONV is input 2 (input 0 is the int32 output shape).
+@register("TRANSPOSE_CONV", versions=(1, 5),
+          match=lambda inputs: len(inputs) > 2 and inputs[2] is not None and inputs[2].type_name in QUANTIZED)
 class QuantizedTransposeConv(QuantizedConvBase):
     """Quantized TRANSPOSE_CONV (reference_integer_ops::TransposeConv, reference_ops for uint8):
     every input pixel scatters input x filter products into an int32 (int64 for 16x8) scratch
@@ -227,6 +237,7 @@ class QuantizedTransposeConv(QuantizedConvBase):
             raise ModelError("TRANSPOSE_CONV: strides must be positive, got %s" % (self.strides,))
         self.padding = o.get("padding", 0)
         self.in_shape, self.w_shape = tuple(x.shape), tuple(w.shape)
+        self.compute_type(x, w, x.shape[3])
         self.wmat = self._weights(w.data) if w.data is not None else None
         self.geometry = None
         if shape_spec.data is not None:
@@ -237,7 +248,7 @@ class QuantizedTransposeConv(QuantizedConvBase):
 
     def _weights(self, w):
         """[OC, KH, KW, IC] → [IC, KH*KW*OC]: one matmul gives every tap's contribution."""
-        return (np.asarray(w, np.float64) - self.w_zp).transpose(3, 1, 2, 0).reshape(w.shape[3], -1)
+        return (np.asarray(w, self.ctype) - self.w_zp).transpose(3, 1, 2, 0).reshape(w.shape[3], -1)
 
     def _setup(self, shape_values):
         vals = np.asarray(shape_values).reshape(-1)
@@ -268,7 +279,7 @@ class QuantizedTransposeConv(QuantizedConvBase):
         n, h, wd, ic = x.shape
         oc, kh, kw, _ = self.w_shape
         sh, sw = self.strides
-        contrib = exact_matmul((np.asarray(x, np.float64) - self.in_zp).reshape(-1, ic), wmat)
+        contrib = exact_matmul((np.asarray(x, self.ctype) - self.in_zp).reshape(-1, ic), wmat)
         contrib = contrib.reshape(n, h, wd, kh, kw, oc)
         full.fill(0)
         ys, xs = (h - 1) * sh + 1, (wd - 1) * sw + 1

@@ -4,16 +4,18 @@ Also the integer helpers shared with the quantized convolutions and the hybrid k
 quantization parameters, output multipliers, exact integer matmuls and the requantization
 variants LiteRT's reference kernels use (they differ per op, see each kernel's docstring).
 
-Integer matmuls run as float64 BLAS products of the (offset-corrected) integer operands. That is
-exact: every product is below 2^24 in magnitude (|int16 - zp| * |int8| < 2^23, |uint8 - zp|^2 <
-2^16) and every partial sum of up to 2^29 such terms stays below 2^53, so each partial sum is an
-exactly representable integer whatever order BLAS adds them in. LiteRT's int32 accumulators
-wrap on overflow; that is applied afterwards (:func:`wrap_int32` of the exact sum is the same
-as wrapping at every step).
+Integer matmuls run as float BLAS products of the (offset-corrected) integer operands. That is
+exact as long as every partial sum is an exactly representable integer, whatever order BLAS
+adds the terms in: :func:`exact_dtype` bounds the sum of |products| by terms x max|a| x max|b|
+and picks float32 below 2^24 (most 8-bit layers: 2x faster), else float64, whose 2^53 covers
+every realistic case (|int16 - zp| x |int8| < 2^23, so up to 2^30 terms). LiteRT's int32
+accumulators wrap on overflow; that is applied afterwards (wrap_int32 of the exact sum is the
+same as wrapping at every step).
 """
 import numpy as np
 
 from ..errors import ModelError, UnsupportedOpError
+from ..ir import dtype_of
 from ..schema.enums import ActivationFunctionType as Act
 from ..schema.enums import FullyConnectedOptionsWeightsFormat as WeightsFormat
 from ..schema.enums import TensorType
@@ -111,9 +113,22 @@ def round_away(x):
     return t + np.where(np.abs(x - t) >= 0.5, np.sign(x), 0)
 
 
+def exact_dtype(terms, max_a, max_b):
+    """The float type in which a sum of ``terms`` products |a| <= max_a, |b| <= max_b is exact."""
+    return np.float32 if int(terms) * int(max_a) * int(max_b) < (1 << 24) else np.float64
+
+
+def value_bound(type_name, zero_point=0, data=None):
+    """max |v - zero_point| over a constant's values, or over the whole range of its type."""
+    if data is not None:
+        return int(np.abs(data.astype(np.int64) - zero_point).max()) if data.size else 0
+    lo, hi = fp.dtype_range(dtype_of(type_name))
+    return max(abs(lo - zero_point), abs(hi - zero_point))
+
+
 def exact_matmul(a, b):
-    """Integer matrix product through float64 BLAS, exact (see the module docstring); int64."""
-    return np.matmul(np.asarray(a, np.float64), np.asarray(b, np.float64)).astype(np.int64)
+    """Integer matrix product of float operands holding integers (see exact_dtype); int64."""
+    return np.matmul(a, b).astype(np.int64)
 
 
 def rescale_fixed(acc, multiplier, shift, accumulator_bits=32):
@@ -277,17 +292,19 @@ class QuantizedFullyConnected(Kernel):
             if key == ("UINT8", "UINT8", "INT16") and b is None:
                 # The uint8 → int16 reference kernel starts every accumulator from bias_data[c].
                 raise ModelError("FULLY_CONNECTED: uint8 input with int16 output requires a bias")
+        self.ctype = exact_dtype(cols, value_bound(x.type_name, self.in_zp),
+                                 value_bound(w.type_name, self.w_zp, w.data))
         self.wmat = self._weights(w.data) if w.data is not None else None
 
     def _weights(self, w):
-        return (np.asarray(w, np.float64) - self.w_zp).T
+        return (np.asarray(w, self.ctype) - self.w_zp).T
 
     def eval(self, inputs, outputs):
         x, w, b = inputs[0], inputs[1], optional_input(inputs, 2)
         out = output_array(outputs, self.out_shape, self.out_dtype)
         rows = x.reshape(-1)[:self.batch * self.cols].reshape(self.batch, self.cols)
         wmat = self.wmat if self.wmat is not None else self._weights(w)
-        acc = exact_matmul(rows.astype(np.float64) - self.in_zp, wmat)
+        acc = exact_matmul(rows.astype(self.ctype) - self.in_zp, wmat)
         if b is not None:
             acc += b.reshape(-1).astype(np.int64)
         if self.acc_bits == 32:
@@ -341,8 +358,10 @@ class QuantizedBatchMatMul(Kernel):
         outputs[0].shape = self.out_shape = bmm_shapes(self, tuple(lhs.shape), tuple(rhs.shape), self.adj_x, self.adj_y)
         self.out_dtype = out.dtype
         self.raw = out.type_name == "INT32"
+        k = lhs.shape[-2] if self.adj_x else lhs.shape[-1]
         if self.raw:
             self.lzp = self.rzp = 0
+            self.ctype = exact_dtype(k, 128, 128)
             return
         ls, self.lzp = scalar_qparams(self, lhs, "lhs")
         rs, self.rzp = scalar_qparams(self, rhs, "rhs")
@@ -350,14 +369,15 @@ class QuantizedBatchMatMul(Kernel):
         if lhs.type_name == "INT16" and (self.lzp or self.rzp or self.ozp):
             raise ModelError("BATCH_MATMUL: int16 operands need zero points 0")
         self.mult, self.shift = legacy_multiplier(ls, rs, os_)
+        self.ctype = exact_dtype(k, value_bound(lhs.type_name, self.lzp), value_bound(rhs.type_name, self.rzp))
         self.acc_bits = 32 if lhs.type_name == "INT8" else 64
         self.lo, self.hi = fp.dtype_range(out.dtype)
 
     def eval(self, inputs, outputs):
         lhs, rhs = inputs
         out = output_array(outputs, self.out_shape, self.out_dtype)
-        a = np.asarray(lhs, np.float64) - self.lzp
-        c = np.asarray(rhs, np.float64) - self.rzp
+        a = np.asarray(lhs, self.ctype) - self.lzp
+        c = np.asarray(rhs, self.ctype) - self.rzp
         if self.adj_x:
             a = np.swapaxes(a, -1, -2)
         if self.adj_y:

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..schema.enums import ActivationFunctionType as Act
 from . import fixedpoint as fp
-from .conv import Window
+from .conv import window_from_options
 from .registry import Kernel, register
-from .requantize import model_error, node_io, qparams, same_type, c_div_round
+from .requantize import c_div_round, model_error, node_io, qparams, same_type
 
 QUANT = ("INT8", "UINT8", "INT16")
 
@@ -53,11 +53,8 @@ class _QuantizedPool(Kernel):
             raise model_error(self, "input must have rank 4, got shape %s" % (x.shape,))
         n, h, w, c = x.shape
         o = self.options
-        try:
-            self.win = Window((h, w), (o.get("filter_height", 0), o.get("filter_width", 0)),
-                              (o.get("stride_h", 0), o.get("stride_w", 0)), (1, 1), o.get("padding", 0))
-        except Exception as e:
-            raise model_error(self, str(e)) from None
+        self.win = window_from_options(self, (h, w), (o.get("filter_height", 0), o.get("filter_width", 0)),
+                                       dilated=False)
         out.shape = self.out_shape = (n, self.win.out_h, self.win.out_w, c)
         self.dtype = x.dtype
         self.lo, self.hi = quantized_clamp(self, o.get("fused_activation_function", Act.NONE), out)
@@ -68,10 +65,13 @@ class _QuantizedPool(Kernel):
         pass
 
     def eval(self, inputs, outputs):
-        out = outputs[0] if outputs[0] is not None else np.empty(self.out_shape, self.dtype)
-        if out.size:
-            out[...] = np.clip(self.reduce(self.win.load(self.buf, inputs[0])), self.lo, self.hi)
-        return [out]
+        if 0 in self.out_shape:
+            res = np.empty(self.out_shape, self.dtype)
+        else:
+            res = np.clip(self.reduce(self.win.load(self.buf, inputs[0])), self.lo, self.hi)
+        if outputs[0] is None:
+            return [res.astype(self.dtype)]
+        outputs[0][...] = res
 
 
 @register("AVERAGE_POOL_2D", versions=(1, 3), types=QUANT)

@@ -139,19 +139,24 @@ class QuantizedSum(_MeanOrSum):
         return super().reduce(x, axes, count)
 
 
-@register("REDUCE_PROD", versions=(1, 2), types=QUANT, match=lambda inputs: is_quantized(inputs[0]))
+@register("REDUCE_PROD", versions=(1, 2), types=QUANT)
 class QuantizedReduceProd(_QuantizedReduce):
     """reference_ops::QuantizedReduceProd. Each step multiplies the running int32 product by the
     next ``x - in_zp`` in int64 and rescales it with S = QuantizeMultiplier(in_scale /
     out_scale^(1/count)) through the int64 MultiplyByQuantizedMultiplier (16-bit reduced
     multiplier, one round-half-up shift); the final product is rescaled once more, so count
-    factors of S give in_scale^count / out_scale. Elements are taken in row-major order."""
+    factors of S give in_scale^count / out_scale. Elements are taken in row-major order.
+
+    Without quantization LiteRT multiplies raw values in the tensor's own type (wrapping)."""
 
     def check(self, x, out):
-        if x.type_name == "UINT8":
+        self.quantized = is_quantized(x)
+        if self.quantized and x.type_name == "UINT8":
             raise unsupported(self, "quantized uint8 REDUCE_PROD is not supported by LiteRT")
 
     def setup(self, shape, axes):
+        if not self.quantized:
+            return
         in_size = int(np.prod(shape, dtype=np.int64))
         out_size = int(np.prod(reduced_shape(shape, axes, False), dtype=np.int64))
         if in_size and out_size:
@@ -159,7 +164,12 @@ class QuantizedReduceProd(_QuantizedReduce):
             self.mult, self.shift = multiplier_for(self, self.in_scale / self.out_scale ** (1.0 / n)
                                                    if self.out_scale else np.inf)
 
+    def empty_value(self):
+        return 0 if self.quantized else 1
+
     def reduce(self, x, axes, count):
+        if not self.quantized:
+            return np.prod(x, axis=axes, dtype=x.dtype)
         keep = [d for d in range(x.ndim) if d not in axes]
         cols = np.transpose(x, keep + sorted(axes)).reshape(-1, count).astype(np.int64) - self.in_zp
         acc = cols[:, 0]

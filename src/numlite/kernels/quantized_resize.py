@@ -86,15 +86,16 @@ class QuantizedResizeBilinear(Kernel):
             raise model_error(self, "output size must be positive, got %dx%d" % (oh, ow))
         n, h, w, c = in_shape
         axis = _axis_integer if self.integer else _axis_float
-        self.plan = (in_shape, (oh, ow), axis(h, oh, self.align, self.half), axis(w, ow, self.align, self.half))
+        self.plan = ((tuple(in_shape), (oh, ow)), axis(h, oh, self.align, self.half),
+                     axis(w, ow, self.align, self.half))
         return (n, oh, ow, c)
 
     def eval(self, inputs, outputs):
         x = inputs[0]
-        if self.plan is None or self.plan[0] != x.shape:
-            shape = self.setup(x.shape, inputs[1])
-        else:
-            shape = (x.shape[0],) + self.plan[1] + (x.shape[3],)
+        key = (x.shape, tuple(int(v) for v in np.asarray(inputs[1]).reshape(-1)[:2]))
+        if self.plan is None or self.plan[0] != key:
+            self.setup(x.shape, inputs[1])
+        shape = (x.shape[0],) + key[1] + (x.shape[3],)
         res = self._integer(x) if self.integer else self._float(x)
         if outputs[0] is None or outputs[0].shape != shape:
             return [res]
@@ -108,7 +109,7 @@ class QuantizedResizeBilinear(Kernel):
     def _integer(self, x):
         """Σ value · wy · wx in int64 with weights in 1/1024; the 2^-20 result rounds half away
         from zero: ``(acc + (acc > 0 ? 2^19 : -2^19)) / 2^20`` (C division)."""
-        _, _, (py, y0, y1, dy), (px, x0, x1, dx) = self.plan
+        _, (py, y0, y1, dy), (px, x0, x1, dx) = self.plan
         wy0, wy1 = (ONE - dy)[None, :, None, None], dy[None, :, None, None]
         wx0, wx1 = (ONE - dx)[None, None, :, None], dx[None, None, :, None]
         ll, lu, rl, ru = (v.astype(np.int64) for v in self._corners(x, (py, y0, y1), (px, x0, x1)))
@@ -119,7 +120,7 @@ class QuantizedResizeBilinear(Kernel):
     def _float(self, x):
         """The float template in float32, term by term in LiteRT's order, truncated to uint8."""
         f32 = np.float32
-        _, _, ys, xs = self.plan
+        _, ys, xs = self.plan
         (py, y0, _), (px, x0, _) = ys, xs
         dy = (py - y0.astype(np.float32))[None, :, None, None]
         dx = (px - x0.astype(np.float32))[None, None, :, None]

@@ -25,7 +25,8 @@ class _Reduce(ValueShapedKernel):
     def check(self, inputs, outputs):
         expect_inputs(self, inputs, (2,), outputs, 1)
         x = require(self, inputs[0], "input")
-        check_types(self, require(self, inputs[1], "axis"), INDEX_TYPES, "axis")
+        # LiteRT's reductions take int32 axes only (ARG_MAX/ARG_MIN also accept int64).
+        check_types(self, require(self, inputs[1], "axis"), ("INT32",), "axis")
         if x.type_name in QUANT_TYPES:
             raise unsupported(self, "quantized %s reduction is not implemented here" % x.type_name)
         check_types(self, x, self.types)

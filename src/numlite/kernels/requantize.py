@@ -78,11 +78,6 @@ def c_div_round(acc, n):
     return np.sign(acc) * ((np.abs(acc) + n // 2) // n)
 
 
-def c_float_to_int(x):
-    """static_cast<int32_t>(float): truncation toward zero."""
-    return np.trunc(x).astype(np.int64)
-
-
 # -- QUANTIZE (integer input) -----------------------------------------------------------------
 
 # Output types LiteRT's QUANTIZE Prepare accepts per integer input type (ai-edge-litert 2.3 also
@@ -91,7 +86,7 @@ _TARGETS = {"INT8": ("INT8", "UINT8", "INT16"), "UINT8": ("INT8", "UINT8", "INT1
             "INT16": ("INT8", "INT16", "INT32"), "INT32": ("INT8", "INT16")}
 
 
-@register("QUANTIZE", versions=(1, 4), types=tuple(_TARGETS))
+@register("QUANTIZE", versions=(1, 6), types=tuple(_TARGETS))
 class Requantize(Kernel):
     """reference_ops::Requantize: ``out = MultiplyByQuantizedMultiplier(x - in_zp, M, shift) + out_zp``
     (int32 MultiplyByQuantizedMultiplier, double rounding), clamped to the output type, with
@@ -119,7 +114,8 @@ class Requantize(Kernel):
         out.shape = x.shape
 
     def eval(self, inputs, outputs):
-        x = inputs[0].astype(np.int64) - self.in_zp
+        res = fp.requantize(inputs[0].astype(np.int64) - self.in_zp, self.mult, self.shift, self.out_zp,
+                            self.lo, self.hi, self.dtype)
         if outputs[0] is None:
-            return [fp.requantize(x, self.mult, self.shift, self.out_zp, self.lo, self.hi, self.dtype)]
-        outputs[0][...] = fp.requantize(x, self.mult, self.shift, self.out_zp, self.lo, self.hi, self.dtype)
+            return [res]
+        outputs[0][...] = res

@@ -34,7 +34,7 @@ def _expand_spec(kernel, in_shape, begin, end, strides, opts):
     while i < eff_dims:
         if _bit(ellipsis, i):
             ell_start = i
-            ell_end = max(i + 1, min(i + 1 + num_add + rank - n, eff_dims))
+            ell_end = max(i, min(i + 1 + num_add + rank - n, eff_dims))
             expanded = ell_end - ell_start - 1
             for j in range(i, ell_end):
                 eff_ellipsis |= 1 << j

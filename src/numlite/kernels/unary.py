@@ -3,17 +3,18 @@ CAST, ZEROS_LIKE (float kernels plus the plain integer variants LiteRT has)."""
 import numpy as np
 
 from .common import check_types
-from .elementwise import (QUANTIZABLE, check_arity, check_output_type, is_quantized, quiet,
-                          refuse_quantized, unsupported, work_dtype)
+from .elementwise import (QUANTIZABLE, check_arity, check_output_type, quiet, refuse_quantized, unsupported,
+                          work_dtype)
 from .registry import Kernel, register
 
 
 class UnaryKernel(Kernel):
     """One input, one output of the same type and shape.
 
-    Subclasses set ``types`` and ``plain_quantized`` (integer types whose quantization LiteRT
-    ignores) and implement ``compute(x, out)`` returning the result (``out`` may be None);
-    half inputs are computed in float32.
+    Subclasses set ``types``, ``plain_quantized`` (integer types whose quantization LiteRT
+    ignores) and ``func`` (a ufunc) or override ``compute(x, out)``, which returns the result:
+    ``out`` filled in place or a new array the executor casts into the output (``out`` is None
+    when the op computes in a wider type: float32 for half inputs, float64 for ``wide`` ops).
     """
     types = ("FLOAT32", "FLOAT16")
     plain_quantized = ()
@@ -22,6 +23,9 @@ class UnaryKernel(Kernel):
     # rounded; NumPy's float32 SIMD versions can be an ulp or more off, so transcendental
     # ops compute in float64 and round once.
     wide = False
+    # Some LiteRT half kernels are Eigen expressions on Eigen::half, rounding to half after
+    # every step; those ops compute in float16 directly (NumPy's half ufuncs do the same).
+    half_steps = False
 
     def prepare(self, inputs, outputs):
         check_arity(self, inputs, outputs, 1)
@@ -30,7 +34,10 @@ class UnaryKernel(Kernel):
         check_output_type(self, outputs[0], x.type_name)
         self.prepare_quantization(x, outputs[0])
         outputs[0].shape = x.shape
-        self.work = np.dtype(np.float64) if self.wide and x.dtype.kind == "f" else work_dtype(x)
+        if self.wide and x.dtype.kind == "f":
+            self.work = np.dtype(np.float64)
+        else:
+            self.work = None if self.half_steps else work_dtype(x)
 
     def prepare_quantization(self, x, out):
         if x.type_name not in self.plain_quantized:
@@ -113,24 +120,10 @@ class Neg(UnaryKernel):
 
 @register("ABS", versions=(1, 5))
 class Abs(UnaryKernel):
-    types = ("FLOAT32", "FLOAT16", "INT32", "INT16", "INT8")
-
-    def prepare_quantization(self, x, out):
-        self.offsets = None
-        if x.type_name == "INT8" or is_quantized(x):
-            # Quantized ABS without rescaling is |q - zp_in| + zp_out; a scale change needs
-            # the fixed-point multiplier path, not implemented yet.
-            if not (is_quantized(x) and out.quantization is not None
-                    and x.quantization.scale[0] == out.quantization.scale[0]):
-                raise unsupported(self, "quantized ABS with rescaling is not supported yet")
-            self.offsets = (int(x.quantization.zero_point[0]), int(out.quantization.zero_point[0]))
-
-    def compute(self, x, out):
-        if self.offsets is None:
-            return np.abs(x, out=out)
-        info = np.iinfo(x.dtype)
-        r = np.abs(x.astype(np.int32) - self.offsets[0]) + self.offsets[1]
-        return np.clip(r, info.min, info.max).astype(x.dtype)
+    # int16 without quantization is plain |x| (wrapping at -32768); quantized ABS is
+    # quantized_elementwise's.
+    types = ("FLOAT32", "FLOAT16", "INT32", "INT16")
+    func = np.abs
 
 
 @register("ZEROS_LIKE", versions=(1, 1))

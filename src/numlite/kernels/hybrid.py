@@ -1,0 +1,373 @@
+"""Hybrid ("dynamic range") kernels: float32 activations with constant int8 weights.
+
+LiteRT quantizes the float input on the fly, runs an integer product and scales the int32
+result back to float. numlite follows its reference resolver's choices and float operations
+exactly (float32 arithmetic in the same order):
+
+* FULLY_CONNECTED (EvalHybridDense) and BATCH_MATMUL: each input row of ``cols`` values is
+  quantized on its own, symmetrically (SymmetricQuantizeFloats) or, with
+  ``asymmetric_quantize_inputs``, asymmetrically (AsymmetricQuantizeFloats, the offset removed
+  through the weights' row sums).
+* CONV_2D: per-tensor weights → HybridConv: the whole image of each batch is quantized
+  symmetrically, im2col + integer GEMM, then ``float(acc) * (input_scale * filter_scale)``.
+  Per-channel weights with differing scales, or grouped convolutions → HybridConvPerChannel:
+  asymmetric quantization per batch, ``float(acc) * channel_scale * input_scale``.
+* DEPTHWISE_CONV_2D: always the per-channel path, ``float(acc) * (channel_scale * input_scale)``.
+
+The integer accumulators are int32 in LiteRT; they wrap on overflow (applied after the exact
+float BLAS product, see quantized_matmul.exact_dtype).
+"""
+import numpy as np
+
+from ..errors import ModelError
+from ..schema.enums import ActivationFunctionType as Act
+from . import fixedpoint as fp
+from .common import check_types
+from .conv import window_from_options
+from .quantized_conv import check_rank, conv_weight_matrix, depthwise_accumulate, grouped_matmul, im2col
+from .quantized_matmul import (bmm_shapes, exact_dtype, exact_matmul, fc_rows, node_arity, optional_input,
+                               output_array, qparams, refuse, round_away, value_bound)
+from .registry import Kernel, register
+
+F32 = np.float32
+INT32_MIN = -(1 << 31)
+
+
+def _hybrid(filter_types):
+    return lambda inputs: (len(inputs) > 1 and inputs[0] is not None and inputs[0].type_name == "FLOAT32"
+                           and inputs[1] is not None and inputs[1].type_name in filter_types)
+
+
+# ---------------------------------------------------------------------------------------------
+# On-the-fly input quantization (portable_tensor_utils)
+# ---------------------------------------------------------------------------------------------
+
+def symmetric_quantize(rows):
+    """SymmetricQuantizeFloats per row: int8 values in [-127, 127] (as float32), float32 scales.
+    scale = max|x| / 127 and the values are round(x * (127 / max|x|)), all in float32; an
+    all-zero row gets scale 1."""
+    rows = np.asarray(rows, F32)
+    if rows.shape[1] == 0:
+        return np.zeros(rows.shape, F32), np.ones(rows.shape[0], F32)
+    rng = np.maximum(np.abs(rows.min(axis=1)), np.abs(rows.max(axis=1)))
+    zero = rng == 0
+    safe = np.where(zero, F32(1), rng)
+    scale = np.where(zero, F32(1), safe / F32(127)).astype(F32)
+    inv = (F32(127) / safe).astype(F32)
+    q = np.clip(round_away(rows * inv[:, None]), -127, 127)
+    q[zero] = 0
+    return q.astype(F32), scale
+
+
+def asymmetric_quantize(rows):
+    """AsymmetricQuantizeFloats per row: (int8 values as float32, float32 scales, int offsets).
+
+    The range always includes 0. As LiteRT's x86 build computes it (established against it
+    bit for bit; the portable C++ differs): the scale is (max - min) / 255 in float32, the
+    nudged zero point comes from the double-precision min/max rule of the portable code,
+    and each value is round(x * (1 / scale)) + zero point — rounded *before* the zero point
+    is added — clamped to [-128, 127]. Halves round away from zero."""
+    rows = np.asarray(rows, F32)
+    n = rows.shape[0]
+    if rows.shape[1] == 0:
+        return np.zeros(rows.shape, F32), np.ones(n, F32), np.zeros(n, np.int64)
+    rmin32 = np.minimum(F32(0), rows.min(axis=1))
+    rmax32 = np.maximum(F32(0), rows.max(axis=1))
+    flat = rmin32 == rmax32
+    scale32 = np.where(flat, F32(1), (rmax32 - rmin32) / F32(255)).astype(F32)
+    rmin, rmax = rmin32.astype(np.float64), rmax32.astype(np.float64)
+    scale = np.where(flat, 1.0, (rmax - rmin) / 255.0)
+    zp_min, zp_max = -128.0 - rmin / scale, 127.0 - rmax / scale
+    zp = np.where(128.0 + np.abs(rmin / scale) < 127.0 + np.abs(rmax / scale), zp_min, zp_max)
+    offset = np.clip(round_away(zp), -128, 127).astype(np.int64)
+    offset[flat] = 0
+    inv = (F32(1) / scale32).astype(F32)
+    q = np.clip(round_away(rows * inv[:, None]) + offset[:, None], -128, 127)
+    q[flat] = 0
+    return q.astype(F32), scale32, offset
+
+
+CLAMPS = (Act.RELU, Act.RELU6, Act.RELU_N1_TO_1)
+
+
+def fused_activation(kernel, clamps_only):
+    """The fused activation to apply. Conv kernels (CalculateActivationRange) treat TANH and
+    SIGN_BIT as no clamp at all; the hybrid FULLY_CONNECTED applies every activation."""
+    act = kernel.options.get("fused_activation_function", Act.NONE)
+    if act not in Act:
+        raise ModelError("%s: unknown fused activation function %d" % (kernel.op.opcode, act))
+    return act if act in CLAMPS or not clamps_only else Act.NONE
+
+
+def apply_activation(out, act):
+    """In place, on float32: LiteRT's clamps, and for the hybrid FULLY_CONNECTED also TANH and
+    SIGN_BIT (ApplyActivationToVector). Conv kernels treat TANH / SIGN_BIT as no clamp."""
+    if act == Act.RELU:
+        np.maximum(out, 0, out=out)
+    elif act == Act.RELU6:
+        np.clip(out, 0, 6, out=out)
+    elif act == Act.RELU_N1_TO_1:
+        np.clip(out, -1, 1, out=out)
+    elif act == Act.TANH:
+        np.tanh(out, out=out)
+    elif act == Act.SIGN_BIT:
+        np.copyto(out, np.signbit(out))
+
+
+def weight_scales(kernel, w, n, what="weights"):
+    """(per-channel scales [n] or None, per-tensor scale) of a hybrid weight tensor."""
+    scale, _ = qparams(kernel, w, what)
+    if scale.size > 1:
+        if scale.size != n:
+            raise ModelError("%s: %s has %d scales, expected %d" % (kernel.op.opcode, what, scale.size, n))
+        return scale, None
+    return None, F32(scale[0])
+
+
+def int32_dot(q, wmat):
+    return fp.wrap_int32(exact_matmul(q, wmat))
+
+
+def check_float_io(kernel, x, out, bias, n):
+    check_types(kernel, x, ("FLOAT32",))
+    if out.type_name != "FLOAT32":
+        raise ModelError("%s: hybrid output must be FLOAT32, got %s" % (kernel.op.opcode, out.type_name))
+    if bias is not None:
+        check_types(kernel, bias, ("FLOAT32",), "bias")
+        if int(np.prod(bias.shape)) != n:
+            raise ModelError("%s: bias has %d elements, expected %d" % (kernel.op.opcode, int(np.prod(bias.shape)), n))
+
+
+# ---------------------------------------------------------------------------------------------
+# FULLY_CONNECTED and BATCH_MATMUL
+# ---------------------------------------------------------------------------------------------
+
+def quantize_rows(rows, asymmetric):
+    if asymmetric:
+        return asymmetric_quantize(rows)
+    q, scale = symmetric_quantize(rows)
+    return q, scale, np.zeros(len(scale), np.int64)
+
+
+def row_scales(batch_scales, per_channel, per_tensor):
+    """[rows, units] float32 factors: input scale x weight scale, multiplied in float32."""
+    if per_channel is None:
+        return (batch_scales * per_tensor).astype(F32)[:, None]
+    return (batch_scales[:, None] * per_channel[None, :]).astype(F32)
+
+
+@register("FULLY_CONNECTED", versions=(1, 14), match=_hybrid(("INT8", "INT4")))
+class HybridFullyConnected(Kernel):
+    """Hybrid FULLY_CONNECTED (EvalHybridDense): out = bias + float(dot - row_sum * offset) *
+    (input_scale * weight_scale), then the fused activation (all of them, TANH and SIGN_BIT
+    included, as ApplyActivationToVector does)."""
+
+    def prepare(self, inputs, outputs):
+        node_arity(self, inputs, outputs, 2, 3)
+        x, w, b = inputs[0], inputs[1], optional_input(inputs, 2)
+        if w.shape is None or len(w.shape) != 2:
+            raise ModelError("FULLY_CONNECTED: weights must have rank 2, got shape %s" % (w.shape,))
+        units, cols = w.shape
+        check_float_io(self, x, outputs[0], b, units)
+        o = self.options
+        if o.get("weights_format", 0) != 0:
+            refuse(self, "shuffled weights format")
+        self.act = fused_activation(self, clamps_only=False)
+        self.asymmetric = bool(o.get("asymmetric_quantize_inputs", False))
+        self.pcs, self.wscale = weight_scales(self, w, units)
+        self.units, self.cols = units, cols
+        self.batch, outputs[0].shape = fc_rows(self, x, cols, bool(o.get("keep_num_dims", False)), units)
+        self.out_shape = outputs[0].shape
+        self.ctype = exact_dtype(cols, 128, value_bound(w.type_name, 0, w.data))
+        self.wmat = np.asarray(w.data, self.ctype).T if w.data is not None else None
+
+    def eval(self, inputs, outputs):
+        x, w, b = inputs[0], inputs[1], optional_input(inputs, 2)
+        out = output_array(outputs, self.out_shape, F32)
+        flat = out.reshape(self.batch, self.units)
+        rows = x.reshape(-1)[:self.batch * self.cols].reshape(self.batch, self.cols)
+        wmat = self.wmat if self.wmat is not None else np.asarray(w, self.ctype).T
+        q, scales, offsets = quantize_rows(rows, self.asymmetric)
+        dot = int32_dot(q.astype(self.ctype, copy=False), wmat)
+        if self.asymmetric:
+            dot = fp.wrap_int32(dot - wmat.sum(axis=0).astype(np.int64)[None, :] * offsets[:, None])
+        res = dot.astype(F32) * row_scales(scales, self.pcs, self.wscale)
+        if b is not None:
+            res = b.reshape(-1).astype(F32) + res
+        flat[...] = res
+        apply_activation(out, self.act)
+        return [out]
+
+
+@register("BATCH_MATMUL", versions=(1, 4), match=_hybrid(("INT8",)))
+class HybridBatchMatMul(Kernel):
+    """Hybrid BATCH_MATMUL (reference_ops::BatchMatMul, hybrid overload): every row of the float
+    lhs is quantized on its own. LiteRT subtracts row_sum * offset in float32 from the int32
+    dot product and truncates back to int32 — even with symmetric inputs, so dot products
+    beyond 2^24 lose their low bits there — then multiplies by the float32 scale."""
+
+    def prepare(self, inputs, outputs):
+        node_arity(self, inputs, outputs, 2, 2)
+        lhs, rhs = inputs
+        check_float_io(self, lhs, outputs[0], None, 0)
+        self.adj_x = bool(self.options.get("adj_x", False))
+        self.adj_y = bool(self.options.get("adj_y", False))
+        self.asymmetric = bool(self.options.get("asymmetric_quantize_inputs", False))
+        outputs[0].shape = self.out_shape = bmm_shapes(self, tuple(lhs.shape), tuple(rhs.shape), self.adj_x, self.adj_y)
+        self.pcs, self.wscale = weight_scales(self, rhs, self.out_shape[-1], "rhs")
+        k = lhs.shape[-2] if self.adj_x else lhs.shape[-1]
+        self.ctype = exact_dtype(k, 128, value_bound(rhs.type_name, 0, rhs.data))
+
+    def eval(self, inputs, outputs):
+        lhs, rhs = inputs
+        out = output_array(outputs, self.out_shape, F32)
+        a = np.swapaxes(lhs, -1, -2) if self.adj_x else lhs
+        c = np.asarray(np.swapaxes(rhs, -1, -2) if self.adj_y else rhs, self.ctype)
+        k = a.shape[-1]
+        q, scales, offsets = quantize_rows(np.asarray(a, F32).reshape(-1, k), self.asymmetric)
+        lead = a.shape[:-1]
+        dot = fp.wrap_int32(exact_matmul(q.astype(self.ctype, copy=False).reshape(lead + (k,)), c))
+        row_sums = c.sum(axis=-2, keepdims=True, dtype=np.float64)         # [..., 1, N]
+        off = offsets.reshape(lead)[..., None].astype(F32)                 # [..., M, 1]
+        total = dot.astype(F32) - row_sums.astype(F32) * off
+        total = _float_to_int32(total)
+        scale = row_scales(scales, self.pcs, self.wscale)                  # [rows, N or 1]
+        scale = scale.reshape(lead + (scale.shape[-1],))
+        np.copyto(out, scale * total.astype(F32))
+        return [out]
+
+
+def _float_to_int32(v):
+    """C++ float → int32_t conversion: truncation; out-of-range values give INT32_MIN (x86)."""
+    t = np.trunc(v.astype(np.float64))
+    return np.where((t >= INT32_MIN) & (t < -INT32_MIN), t, INT32_MIN).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# CONV_2D and DEPTHWISE_CONV_2D
+# ---------------------------------------------------------------------------------------------
+
+class _HybridConvBase(Kernel):
+    def setup(self, inputs, outputs, n_out):
+        x, b = inputs[0], optional_input(inputs, 2)
+        check_float_io(self, x, outputs[0], b, n_out)
+        self.act = fused_activation(self, clamps_only=True)
+
+    def finish(self, res, bias, out):
+        if bias is not None:
+            res = res + bias.reshape(-1).astype(F32)
+        out.reshape(res.shape)[...] = res
+        apply_activation(out, self.act)
+        return [out]
+
+
+@register("CONV_2D", versions=(1, 8), match=_hybrid(("INT8", "INT4")))
+class HybridConv2D(_HybridConvBase):
+    """Hybrid CONV_2D: HybridConv (symmetric per-batch input quantization, one filter scale) or
+    HybridConvPerChannel (asymmetric, for differing per-channel scales or groups > 1)."""
+
+    def prepare(self, inputs, outputs):
+        node_arity(self, inputs, outputs, 2, 3)
+        x, w = inputs[0], inputs[1]
+        check_rank(self, x, 4, "input")
+        check_rank(self, w, 4, "filter")
+        n, h, wd, c = x.shape
+        oc, kh, kw, cg = w.shape
+        if cg <= 0 or c % cg or oc % (c // cg):
+            raise ModelError("CONV_2D: %d input channels do not split into groups of %d filter channels for %d filters"
+                             % (c, cg, oc))
+        self.setup(inputs, outputs, oc)
+        self.groups = g = c // cg
+        scale, _ = qparams(self, w, "filter")
+        if scale.size not in (1, oc):
+            raise ModelError("CONV_2D: filter has %d scales, expected 1 or %d" % (scale.size, oc))
+        if g != 1 and scale.size != oc:
+            # LiteRT sends grouped hybrid convolutions down the per-channel path, which insists on
+            # one scale per filter.
+            raise ModelError("CONV_2D: a grouped hybrid convolution needs %d filter scales, got %d" % (oc, scale.size))
+        self.per_channel = bool(np.any(scale != scale[0])) or g != 1
+        self.scales = np.broadcast_to(scale, (oc,)).astype(F32)
+        self.win = win = window_from_options(self, (h, wd), (kh, kw))
+        oh, ow = win.out_hw
+        outputs[0].shape = self.out_shape = (n, oh, ow, oc)
+        self.rows_per_batch = oh * ow
+        # Symmetric inputs lie in [-127, 127]; asymmetric ones minus their offset in [-255, 255].
+        self.ctype = ct = exact_dtype(kh * kw * cg, 255 if self.per_channel else 127, value_bound(w.type_name, 0, w.data))
+        self.buf = win.buffer(n, c, ct, 0)
+        self.cols = np.empty((n, oh, ow, g, kh, kw, cg), ct)
+        self.wmat = conv_weight_matrix(w.data, g, 0, ct) if w.data is not None else None
+
+    def eval(self, inputs, outputs):
+        x, w, b = inputs[0], inputs[1], optional_input(inputs, 2)
+        out = output_array(outputs, self.out_shape, F32)
+        if out.size == 0:
+            return [out]
+        n = x.shape[0]
+        wmat = self.wmat if self.wmat is not None else conv_weight_matrix(w, self.groups, 0, self.ctype)
+        images = np.asarray(x, F32).reshape(n, -1)
+        if self.per_channel:
+            q, sf, offsets = asymmetric_quantize(images)
+            # Skipped out-of-image taps: a zero border after removing the offset.
+            q -= offsets[:, None]
+        else:
+            q, sf = symmetric_quantize(images)
+            sf = (sf * self.scales[0]).astype(F32)
+        rows = im2col(self.win, self.win.load(self.buf, q.reshape(x.shape).astype(self.ctype, copy=False)), self.cols,
+                      self.groups)
+        acc = fp.wrap_int32(grouped_matmul(rows, wmat)).astype(F32)
+        sf_rows = np.repeat(sf, self.rows_per_batch)[:, None]
+        if self.per_channel:
+            res = acc * self.scales[None, :] * sf_rows
+        else:
+            res = acc * sf_rows
+        return self.finish(res, b, out)
+
+
+@register("DEPTHWISE_CONV_2D", versions=(1, 7), match=_hybrid(("INT8",)))
+class HybridDepthwiseConv2D(_HybridConvBase):
+    """Hybrid DEPTHWISE_CONV_2D (DepthwiseConvHybridPerChannel): asymmetric per-batch input
+    quantization; one filter scale is broadcast over the channels (LiteRT reads past it)."""
+
+    def prepare(self, inputs, outputs):
+        node_arity(self, inputs, outputs, 2, 3)
+        x, w = inputs[0], inputs[1]
+        check_rank(self, x, 4, "input")
+        check_rank(self, w, 4, "filter")
+        n, h, wd, c = x.shape
+        one, kh, kw, oc = w.shape
+        if one != 1:
+            raise ModelError("DEPTHWISE_CONV_2D: filter must have shape [1, H, W, C], got %s" % (w.shape,))
+        if c <= 0 or oc % c:
+            raise ModelError("DEPTHWISE_CONV_2D: filter channels %d are not a multiple of input channels %d" % (oc, c))
+        self.setup(inputs, outputs, oc)
+        scale, _ = qparams(self, w, "filter")
+        if scale.size not in (1, oc):
+            raise ModelError("DEPTHWISE_CONV_2D: filter has %d scales, expected 1 or %d" % (scale.size, oc))
+        self.scales = np.broadcast_to(scale, (oc,)).astype(F32)
+        self.win = win = window_from_options(self, (h, wd), (kh, kw))
+        oh, ow = win.out_hw
+        outputs[0].shape = self.out_shape = (n, oh, ow, oc)
+        self.split = (n, oh, ow, c, oc // c)
+        self.ctype = exact_dtype(kh * kw, 255, value_bound(w.type_name, 0, w.data))
+        self.buf = win.buffer(n, c, self.ctype, 0)
+        self.wtaps = self._weights(w.data) if w.data is not None else None
+
+    def _weights(self, w):
+        _, kh, kw, _ = w.shape
+        return np.asarray(w, self.ctype).reshape(kh, kw, *self.split[3:])
+
+    def eval(self, inputs, outputs):
+        x, w, b = inputs[0], inputs[1], optional_input(inputs, 2)
+        out = output_array(outputs, self.out_shape, F32)
+        if out.size == 0:
+            return [out]
+        n = x.shape[0]
+        q, sf, offsets = asymmetric_quantize(np.asarray(x, F32).reshape(n, -1))
+        q -= offsets[:, None]
+        wtaps = self.wtaps if self.wtaps is not None else self._weights(w)
+        acc = depthwise_accumulate(self.win, self.win.load(self.buf, q.reshape(x.shape).astype(self.ctype, copy=False)),
+                                   wtaps, self.split)
+        acc = fp.wrap_int32(acc.astype(np.int64)).astype(F32).reshape(n, -1, self.scales.size)
+        factor = (self.scales[None, :] * sf[:, None]).astype(F32)          # [N, OC]
+        res = acc * factor[:, None, :]
+        return self.finish(res.reshape(-1, self.scales.size), b, out)
