@@ -3,14 +3,17 @@
     import numlite.interpreter as tflite
     interpreter = tflite.Interpreter(model_path="model.tflite")
 
-Classes, methods, arguments, returned values (dict keys, NumPy types, scalars for rank-0 tensors)
-and exceptions follow LiteRT's Python ``Interpreter``; tests/api/test_interpreter_api.py runs both
-side by side. Intentional differences:
+Classes, methods, arguments, returned values (dict keys, NumPy types, NumPy scalars for rank-0
+tensors, signature names sorted as LiteRT's std::map sorts them) and exceptions (types and texts)
+follow LiteRT's Python ``Interpreter``; tests/api/test_interpreter_api.py runs both side by side,
+LiteRT with its reference kernels. Intentional differences:
 
 - An unsupported operator is reported by ``allocate_tensors()`` (``numlite.UnsupportedOpError``, a
   ValueError), not by the constructor, so that a model numlite cannot run can still be inspected.
-- Failures inside ``allocate_tensors()`` / ``invoke()`` raise ``numlite.ModelError`` subclasses that
-  also derive from RuntimeError, the type LiteRT raises there: either ``except`` clause works.
+- Failures inside ``allocate_tensors()`` / ``invoke()`` raise ``numlite.ModelError`` instances whose
+  class also derives from RuntimeError, the type LiteRT raises there: either ``except`` works.
+  Their texts are numlite's own, as are those of ``resize_tensor_input()``'s RuntimeErrors
+  (LiteRT's quote C++ source lines).
 - ``tensor()`` views of constant tensors are read-only. LiteRT hands out writable views of the
   model buffer, so writing through one silently edits the caller's ``model_content`` bytes (and
   every interpreter sharing them). ``set_tensor()`` on a constant works as in LiteRT but changes
@@ -18,17 +21,22 @@ side by side. Intentional differences:
   see the new value after the next allocation.
 - ``get_tensor()`` / ``set_tensor()`` of intermediate tensors work after ``allocate_tensors()``, as in
   LiteRT with ``BUILTIN_REF``; LiteRT's default resolver lets XNNPACK take the graph, leaving the
-  intermediates unallocated.
+  intermediates unallocated. numlite's arena starts zeroed, LiteRT's uninitialised.
+- ``get_tensor()`` of a STRING tensor without data raises ValueError (LiteRT crashes), and a
+  STRING tensor cannot be set before ``allocate_tensors()`` (LiteRT allows it).
+- LiteRT renames the output of DENSIFY "Densify_output" once prepared; numlite keeps the name.
+- ``allocate_tensors()`` refuses inputs and variables larger than the executor's arena limit
+  before any kernel runs (LiteRT tries to allocate them).
 - Native code cannot be loaded: ``load_delegate()``, a non-empty ``experimental_delegates`` and
   ``InterpreterWithCustomOps`` with registerers raise ValueError. ``num_threads`` is validated and
   ignored.
 - ``model_content`` may be any bytes-like object (LiteRT wants ``bytes``); ``experimental_op_resolver_type``
   may also be a member of LiteRT's own ``OpResolverType``; ``SignatureRunner`` accepts lists.
-- A STRING tensor cannot be set before ``allocate_tensors()`` (LiteRT allows it).
 - Holding a ``SignatureRunner`` does not block ``invoke()``: LiteRT counts the runner's reference
   to its wrapper as a dangling view and raises.
 - Models LiteRT loads but fails or crashes on later (a signature naming a missing tensor, a
-  malformed string buffer, an operator writing into a constant) are refused by the constructor.
+  malformed string buffer, an operator writing into a constant or its own input) are refused by
+  the constructor with ``numlite.ModelError``; BFLOAT16 and FLOAT8 tensors are not supported yet.
 """
 import enum
 import operator
@@ -37,8 +45,8 @@ import weakref
 import numpy as np
 
 from .errors import ModelError
-from .ir import PACKED_TYPES
 from .loader import load_model
+from .runtime import executor as executor_module
 from .runtime.executor import SubgraphExecutor
 
 __all__ = ["Interpreter", "InterpreterWithCustomOps", "OpResolverType", "SignatureRunner", "load_delegate", "Delegate"]
@@ -83,7 +91,10 @@ def _as_runtime_error(exc):
     if not issubclass(cls, RuntimeError):
         flavour = _RUNTIME_FLAVOURS.get(cls)
         if flavour is None:
-            flavour = type(cls.__name__, (cls, RuntimeError), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+            # Pickles as the original class, which is importable; this one is not.
+            flavour = type(cls.__name__, (cls, RuntimeError), {
+                "__module__": cls.__module__, "__doc__": cls.__doc__,
+                "__reduce__": lambda self: (cls, self.args, self.__dict__ or None)})
             _RUNTIME_FLAVOURS[cls] = flavour
         exc.__class__ = flavour
     return exc
@@ -226,8 +237,25 @@ class Interpreter:
         # redundant call survive it.
         if ex.allocated and not self._resized[subgraph_index]:
             return
+        self._check_declared_size(ex)
         self._call(ex.allocate)
         self._resized[subgraph_index].clear()
+
+    def _check_declared_size(self, ex):
+        """Refuse inputs and variables larger than the executor's arena limit before any
+        kernel prepares: kernels size their scratch buffers from them, outside the arena."""
+        limit = executor_module.MAX_ARENA_BYTES
+        total = 0
+        for i in set(ex.sg.inputs) | {i for i, t in enumerate(ex.sg.tensors) if t.is_variable}:
+            t = ex.sg.tensors[i]
+            if not t.is_constant:
+                n = 1
+                for d in ex.shapes[i]:
+                    n *= int(d)
+                total += n * t.dtype.itemsize
+        if total > limit:
+            raise _as_runtime_error(ModelError("subgraph %d: inputs and variables need %d bytes, more than the %d-byte "
+                                               "limit" % (ex.index, total, limit)))
 
     def _invoke(self, subgraph_index):
         ex = self._executor(subgraph_index)
@@ -427,7 +455,8 @@ class Interpreter:
                              "%d bytes for %d elements" % (t.type_name, tensor_index, t.name, value.nbytes, n, n))
         lo, hi = (-8, 7) if t.type_name == "INT4" else (0, 15)
         if value.size and (value.min() < lo or value.max() > hi):
-            raise ValueError("Cannot set tensor: Values for %s input must be between %d and %d." % (t.type_name, lo, hi))
+            raise ValueError("Cannot set tensor: Values for %s input must be between %d and %d."
+                             % (t.type_name, lo, hi))
         value = value.reshape(shape)
         if t.is_constant:
             self._replace_constant(ex, t, tensor_index, value)
@@ -526,8 +555,8 @@ class Interpreter:
     def get_signature_runner(self, signature_key=None):
         if signature_key is None:
             if len(self._signature_defs) != 1:
-                raise ValueError("SignatureDef signature_key is None and model has {0} Signatures. "
-                                 "None is only allowed when the model has 1 SignatureDef".format(len(self._signature_defs)))
+                raise ValueError("SignatureDef signature_key is None and model has {0} Signatures. None is only "
+                                 "allowed when the model has 1 SignatureDef".format(len(self._signature_defs)))
             signature_key = next(iter(self._signature_defs))
         return SignatureRunner(interpreter=self, signature_key=signature_key)
 

@@ -24,8 +24,6 @@ _MAX_RANK = 32
 # A tensor whose byte size does not fit in a signed 64-bit integer cannot exist (LiteRT's
 # BytesRequired refuses a size_t overflow the same way).
 _MAX_TENSOR_BYTES = (1 << 63) - 1
-# Types whose constant buffers LiteRT does not size-check.
-_UNSIZED_TYPES = ("STRING", "RESOURCE", "VARIANT")
 _LITTLE_ENDIAN_HOST = sys.byteorder == "little"
 
 
@@ -101,7 +99,8 @@ class _Converter:
                 for tm in items or []:
                     if tm["name"] is None:  # LiteRT drops unnamed entries
                         continue
-                    self._check_index(tm["tensor_index"], nt, "signature %r %s %r" % (sd["signature_key"], what, tm["name"]))
+                    self._check_index(tm["tensor_index"], nt,
+                                      "signature %r %s %r" % (sd["signature_key"], what, tm["name"]))
                     out[tm["name"]] = tm["tensor_index"]
                 return out
             m.signatures.append(Signature(sd["signature_key"], sgi, maps(sd["inputs"], "input"),
@@ -153,7 +152,9 @@ class _Converter:
         if any(d < 0 for d in shape):
             raise ModelError("%s: negative dimension in shape %s" % (what, shape))
         n = _count(shape)
-        if n * dtype_of(type_name).itemsize > _MAX_TENSOR_BYTES:
+        # NumPy refuses a shape whose non-zero dimensions multiply past 2**63 bytes, even when
+        # another dimension is zero.
+        if _count(d or 1 for d in shape) * dtype_of(type_name).itemsize > _MAX_TENSOR_BYTES:
             raise ModelError("%s: shape %s describes more bytes than can be addressed" % (what, shape))
         sig = t["shape_signature"]
         sig = tuple(sig) if sig is not None else None
@@ -186,7 +187,8 @@ class _Converter:
             if sparse:
                 need, n = len(raw), len(raw) * per
             if len(raw) < need:
-                raise ModelError("%s: %s buffer has %d bytes, shape %s needs %d" % (what, type_name, len(raw), shape, need))
+                raise ModelError("%s: %s buffer has %d bytes, shape %s needs %d"
+                                 % (what, type_name, len(raw), shape, need))
             packed = np.frombuffer(raw, np.uint8, need)
             # Element k of a byte sits in bits [k*bits, (k+1)*bits): the low nibble comes first.
             parts = [(packed >> (bits * k)) & ((1 << bits) - 1) for k in range(per)]
@@ -202,7 +204,7 @@ class _Converter:
             count = len(raw) // dt.itemsize
         else:
             count = n
-            if len(raw) < n * dt.itemsize and type_name not in _UNSIZED_TYPES:
+            if len(raw) < n * dt.itemsize:
                 raise ModelError("%s: buffer has %d bytes but shape %s of %s needs %d"
                                  % (what, len(raw), shape, type_name, n * dt.itemsize))
         if _LITTLE_ENDIAN_HOST:
@@ -235,7 +237,8 @@ class _Converter:
         scale = np.asarray(scale, np.float32)
         zp = np.asarray(q["zero_point"], np.int64)
         if zp.size != scale.size:
-            raise ModelError("%s: quantization has %d zero_point values and %d scale values" % (what, zp.size, scale.size))
+            raise ModelError("%s: quantization has %d zero_point values and %d scale values"
+                             % (what, zp.size, scale.size))
         qd = q["quantized_dimension"]
         if qd < 0 or (shape and qd >= len(shape)):
             raise ModelError("%s: quantized_dimension must be in range [0, %d), was %d" % (what, len(shape), qd))

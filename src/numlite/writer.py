@@ -138,7 +138,8 @@ def _model_table(model, external_buffers):
                                 "custom_code": key[1], "version": op.version})
             od = {"opcode_index": opcode_index[key], "inputs": list(op.inputs), "outputs": list(op.outputs),
                   "intermediates": list(op.intermediates) or None}
-            table = op.options_type or (None if op.custom else options_table_for(op.opcode))
+            # An op read without an options table gets none back (LiteRT reads both as defaults).
+            table = op.options_type or (options_table_for(op.opcode) if op.options and not op.custom else None)
             if table is not None:
                 union = "BuiltinOptions"
                 try:

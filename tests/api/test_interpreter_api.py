@@ -622,4 +622,19 @@ def test_set_tensor_validation_matches_litert(dtype, shape, target):
     ni.allocate_tensors()
     index = next(d["index"] for d in li.get_tensor_details() if d["name"] == target)
     value = np.zeros(shape, dtype)
-    assert_same_outcome(*both(li, ni, "set_tensor", index, value), "set_tensor(%s, %s%s)" % (target, value.dtype, shape))
+    assert_same_outcome(*both(li, ni, "set_tensor", index, value),
+                        "set_tensor(%s, %s%s)" % (target, value.dtype, shape))
+
+
+def test_tensors_litert_cannot_describe_are_left_out():
+    """get_tensor_details() skips a tensor whose details raise ValueError: here blockwise
+    quantization naming a scale tensor that does not exist. get_input_details() raises."""
+    b = zoo_builder()
+    bad = next(i for i, t in enumerate(b.sg.tensors) if t.name == "blockwise")
+    b.sg.tensors[bad].quantization.details = dict(b.sg.tensors[bad].quantization.details, scales=999)
+    x = b.sg.inputs[0]
+    b.sg.tensors[x].quantization = b.sg.tensors[bad].quantization
+    li, ni = pair(numlite.model_to_bytes(b.build()))
+    assert_same(ni.get_tensor_details(), li.get_tensor_details(), "details")
+    assert bad not in [d["index"] for d in ni.get_tensor_details()]
+    assert_same_outcome(*both(li, ni, "get_input_details"), "get_input_details")

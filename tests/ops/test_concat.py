@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness import In, check_op
+from harness import Const, In, check_op
 from test_shape import DATA_TYPES, SETTINGS, expect_both_fail, operand, out_of, rand, seeded
 
 
@@ -32,6 +32,13 @@ def test_concatenation_int8_needs_equal_quantization():
     a = In(np.zeros((1, 2), np.int8), quantization=(0.5, 0))
     b = In(np.zeros((1, 2), np.int8), quantization=(0.25, 0))
     expect_both_fail("CONCATENATION", [a, b], [(np.int8, (0.5, 0))], axis=0)
+
+
+def test_concatenation_of_constant_scalars():
+    got = check_op("CONCATENATION", [Const(np.array(1.5, np.float32)), Const(np.array(-2.0, np.float32))],
+                   [np.float32], axis=0)
+    assert got[0].tolist() == [1.5, -2.0]
+    expect_both_fail("CONCATENATION", [np.array(1.5, np.float32), np.array(2.0, np.float32)], [np.float32], axis=0)
 
 
 def test_concatenation_shape_mismatch_fails():

@@ -123,11 +123,6 @@ def test_conv2d_refusals():
     _expect_refusal("CONV_2D", [x, Const(rand(rng, 2, 3, 3, 3)), Const(rand(rng, 2))], numlite.ModelError, **opts)
     # 3 filters cannot be split into 2 groups.
     _expect_refusal("CONV_2D", [x, Const(rand(rng, 3, 3, 3, 2)), Const(rand(rng, 3))], numlite.ModelError, **opts)
-    # Hybrid (float input, int8 filter) and quantized convolutions are not implemented yet.
-    model, feed = single_op_model("CONV_2D", [x, Const(np.ones((2, 3, 3, 4), np.int8), quantization=(0.1, 0)),
-                                              Const(rand(rng, 2))], [np.float32], version=2, **opts)
-    with pytest.raises(numlite.UnsupportedOpError, match="hybrid"):
-        run_numlite(model, feed)
     with pytest.raises(numlite.ModelError, match="stride"):
         run_numlite(*single_op_model("CONV_2D", [x, Const(rand(rng, 2, 3, 3, 4)), Const(rand(rng, 2))],
                                      [np.float32], padding="SAME", stride_h=0, stride_w=1))

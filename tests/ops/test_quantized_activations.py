@@ -70,6 +70,18 @@ def test_elu_int8(data):
         assert_outputs_match(run_numlite(model, feed, reference=reference), want, what="ELU")
 
 
+@pytest.mark.parametrize("zero_point", [-128, -3, 0, 1, 90])
+def test_table_rounding_ties(zero_point):
+    # Inputs 0..255 (scale 1): tanh saturates to exactly 1.0 and ELU is the identity, so output
+    # scales 2 and 0.4 put entries exactly on .5. LiteRT's reference table rounds ties away from
+    # zero before adding the zero point; the builtin ELU adds the zero point, then rounds to even.
+    x = In(every_value(np.int8), (1.0, -128))
+    for out_scale in (2.0, 0.4, 10.0):
+        check_op("TANH", [x], [(np.int8, (out_scale, zero_point))])
+        model, feed = single_op_model("ELU", [x], [(np.int8, (out_scale, zero_point))])
+        assert_outputs_match(run_numlite(model, feed), run_litert(model, feed, reference=False), what="ELU")
+
+
 @pytest.mark.parametrize("opcode", ["LOGISTIC", "TANH"])
 @settings(max_examples=12, deadline=None)
 @given(data=st.data())

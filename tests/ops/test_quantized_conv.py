@@ -74,7 +74,8 @@ def test_conv2d(kind, data):
     x = random_values(rng, xdt, (n, h, w, groups * cg))
     f = random_values(rng, fdt, (oc, kh, kw, cg), -127 if fdt == np.int8 else None)
     act = draw(st.sampled_from(ACTS), label="activation")
-    check_op("CONV_2D", [In(x, quantization=in_q), Const(f, quantization=fq), make_bias(rng, kind, oc, in_q[0], fscales)],
+    check_op("CONV_2D", [In(x, quantization=in_q), Const(f, quantization=fq),
+                         make_bias(rng, kind, oc, in_q[0], fscales)],
              [(xdt, out_q)], version=5, fused_activation_function=act, **opts, **bias_options(kind))
 
 
@@ -180,7 +181,8 @@ def test_int16_needs_zero_points_0():
 def test_quantized_kernels_are_selected():
     # The int8 kernels must not fall through to the float ones (which would refuse int8 data).
     x = np.zeros((1, 2, 2, 1), np.int8)
-    out = check_op("CONV_2D", [In(x, quantization=(1.0, 0)), Const(np.ones((1, 1, 1, 1), np.int8), quantization=(1.0, 0)),
+    out = check_op("CONV_2D", [In(x, quantization=(1.0, 0)),
+                               Const(np.ones((1, 1, 1, 1), np.int8), quantization=(1.0, 0)),
                                Const(np.array([3], np.int32), quantization=(1.0, 0))],
                    [(np.int8, (1.0, 0))], version=3, padding="VALID", stride_h=1, stride_w=1)
     assert out[0].dtype == np.int8 and np.all(out[0] == 3)

@@ -5,13 +5,15 @@ from hypothesis import given, settings, strategies as st
 
 import numlite
 from harness import Const, In, check_op, run_litert, run_numlite, single_op_model
+from numlite.builder import ModelBuilder
 from numlite.schema.enums import TensorType
 from test_requantize import assert_both_refuse, draw_quant, random_values
 
 # (input, weights, output, bias) dtypes
 FC_KINDS = {"int8": (np.int8, np.int8, np.int8, np.int32), "uint8": (np.uint8, np.uint8, np.uint8, np.int32),
             "uint8_to_int16": (np.uint8, np.uint8, np.int16, np.int32),
-            "int16_bias64": (np.int16, np.int8, np.int16, np.int64), "int16_bias32": (np.int16, np.int8, np.int16, np.int32)}
+            "int16_bias64": (np.int16, np.int8, np.int16, np.int64),
+            "int16_bias32": (np.int16, np.int8, np.int16, np.int32)}
 
 
 def draw_weights_quant(draw, wdt, units):
@@ -49,7 +51,8 @@ def test_fully_connected(kind, data):
         lim = 1 << (20 if bdt == np.int32 else 34)
         bias = Const(rng.integers(-lim, lim, units).astype(bdt), quantization=(float(np.float32(in_q[0]) * w0), 0))
     act = draw(st.sampled_from(["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]), label="activation")
-    check_op("FULLY_CONNECTED", [In(x, quantization=in_q), Const(w, quantization=wq), bias], [(odt, out_q)],
+    weights = Const(w, quantization=wq) if draw(st.booleans(), label="constant weights") else In(w, quantization=wq)
+    check_op("FULLY_CONNECTED", [In(x, quantization=in_q), weights, bias], [(odt, out_q)],
              version=5, keep_num_dims=keep, fused_activation_function=act, **opts)
 
 
@@ -57,9 +60,10 @@ def test_fully_connected_double_rounding_ties():
     # LiteRT's reference FULLY_CONNECTED rescales in double: round(acc * s) with halves away
     # from zero, not the fixed-point multiplier (which disagrees on some of these).
     acc = np.arange(-64, 64, dtype=np.int8).reshape(1, 128)
-    check_op("FULLY_CONNECTED", [In(acc, quantization=(0.5, 0)), Const(np.eye(128, dtype=np.int8), quantization=(1.0, 0))],
+    eye = np.eye(128, dtype=np.int8)
+    check_op("FULLY_CONNECTED", [In(acc, quantization=(0.5, 0)), Const(eye, quantization=(1.0, 0))],
              [(np.int8, (1.0, 0))], version=4)
-    check_op("FULLY_CONNECTED", [In(acc, quantization=(0.3, 0)), Const(np.eye(128, dtype=np.int8), quantization=(0.7, 0))],
+    check_op("FULLY_CONNECTED", [In(acc, quantization=(0.3, 0)), Const(eye, quantization=(0.7, 0))],
              [(np.int8, (0.105, 3))], version=4)
 
 
@@ -67,13 +71,31 @@ def test_fully_connected_overflowing_scale():
     # A huge effective scale: double -> int32 conversion out of range gives INT32_MIN on x86,
     # so even large positive accumulators end at the activation minimum.
     x = np.array([[127, -128, 1, 0]], np.int8)
-    check_op("FULLY_CONNECTED", [In(x, quantization=(10.0, 0)), Const(np.eye(4, dtype=np.int8), quantization=(10.0, 0))],
+    check_op("FULLY_CONNECTED", [In(x, quantization=(10.0, 0)),
+                                 Const(np.eye(4, dtype=np.int8), quantization=(10.0, 0))],
              [(np.int8, (1e-4, 0))], version=4)
+
+
+def test_int16_fully_connected_without_options_refused():
+    # No options table: LiteRT's quantized_bias_type stays unset and its 16x8 Prepare fails.
+    x = np.zeros((1, 4), np.int16)
+    w = Const(np.ones((2, 4), np.int8), quantization=(0.1, 0))
+    assert_both_refuse("FULLY_CONNECTED", [In(x, quantization=(0.1, 0)), w], [(np.int16, (0.1, 0))], version=7)
+
+
+def test_uint8_to_int16_with_output_zero_point():
+    rng = np.random.default_rng(2)
+    x = random_values(rng, np.uint8, (3, 6))
+    check_op("FULLY_CONNECTED", [In(x, quantization=(0.05, 120)),
+                                 Const(random_values(rng, np.uint8, (4, 6)), quantization=(0.02, 131)),
+                                 Const(rng.integers(-999, 999, 4).astype(np.int32), quantization=(0.001, 0))],
+             [(np.int16, (1e-4, 30))], version=4, fused_activation_function="RELU")
 
 
 def test_fully_connected_bias_scale_mismatch_refused():
     x = np.zeros((1, 4), np.int8)
-    assert_both_refuse("FULLY_CONNECTED", [In(x, quantization=(0.1, 0)), Const(np.ones((2, 4), np.int8), quantization=(0.1, 0)),
+    assert_both_refuse("FULLY_CONNECTED", [In(x, quantization=(0.1, 0)),
+                                           Const(np.ones((2, 4), np.int8), quantization=(0.1, 0)),
                                            Const(np.zeros(2, np.int32), quantization=(1.0, 0))],
                        [(np.int8, (0.1, 0))], version=4)
 
@@ -112,3 +134,17 @@ def test_batch_matmul(kind, data):
     oq = (1.0, 0) if odt == np.int32 else draw_quant(draw, odt, "out")
     rhs_in = Const(rhs, quantization=rq) if draw(st.booleans(), label="constant rhs") else In(rhs, quantization=rq)
     check_op("BATCH_MATMUL", [In(lhs, quantization=lq), rhs_in], [(odt, oq)], version=4, adj_x=adj_x, adj_y=adj_y)
+
+
+@pytest.mark.parametrize("xdt", [np.int8, np.int16])
+def test_int4_weights(xdt):
+    rng = np.random.default_rng(6)
+    b = ModelBuilder()
+    x = random_values(rng, xdt, (3, 9))
+    xi = b.input("x", x.shape, xdt, (0.05, 0))
+    wi = b.const("w", rng.integers(-8, 8, (4, 9)), dtype="INT4", quantization=(np.float32(0.3), 0))
+    y = b.tensor("y", (), xdt, (0.2, 0))
+    b.op("FULLY_CONNECTED", [xi, wi, -1], [y], version=13, quantized_bias_type=TensorType.INT64)
+    b.output(y)
+    model = b.to_bytes()
+    np.testing.assert_array_equal(run_numlite(model, [x])[0], run_litert(model, [x])[0])

@@ -29,6 +29,8 @@ def test_resize_bilinear(data):
 def test_resize_nearest_neighbor(data):
     dtype = data.draw(st.sampled_from([np.float32, np.int8, np.uint8, np.int16, np.int32, np.bool_]))
     x, size, flags = _case(data, dtype)
+    if data.draw(st.booleans()):
+        flags = dict(align_corners=True, half_pixel_centers=True)  # allowed here, unlike bilinear
     check_op("RESIZE_NEAREST_NEIGHBOR", [operand(x), size], [out_of(dtype)], version=3, **flags)
 
 
@@ -36,7 +38,7 @@ def test_resize_nearest_neighbor_rounding_boundaries():
     """Scales whose sample positions land exactly on .5 (align_corners rounds half away from zero)."""
     x = np.arange(2 * 7, dtype=np.float32).reshape(1, 2, 7, 1)
     for oh, ow in [(3, 13), (4, 5), (1, 1), (5, 3)]:
-        for flags in FLAGS:
+        for flags in FLAGS + [dict(align_corners=True, half_pixel_centers=True)]:
             check_op("RESIZE_NEAREST_NEIGHBOR", [x, Const(np.array([oh, ow], np.int32))], [np.float32],
                      version=3, **flags)
 

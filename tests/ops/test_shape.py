@@ -9,7 +9,8 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numlite
-from harness import Const, In, check_op, run_litert, run_numlite, single_op_model
+from harness import Const, In, assert_outputs_match, check_op, run_litert, run_numlite, single_op_model
+from numlite.builder import ModelBuilder
 
 # Quantization given to quantized operands: data movement must copy raw values whatever it is.
 QUANT = {np.int8: (0.5, -3), np.uint8: (0.25, 128), np.int16: (0.125, 0)}
@@ -90,10 +91,6 @@ def test_reshape(data):
     if new and data.draw(st.booleans()):
         new[data.draw(st.integers(0, len(new) - 1))] = -1
     mode = data.draw(st.sampled_from(["option", "const", "runtime"]))
-    if not new:
-        # An empty shape vector is stored without data, so the output is dynamic, and the
-        # executor's dynamic path currently turns 0-d results into shape (1,) (reported).
-        mode = "option"
     shape_t = np.array(new, np.int32).reshape(len(new))
     if mode == "option":
         check_op("RESHAPE", [operand(x)], [out_of(dtype)], new_shape=new)
@@ -104,8 +101,7 @@ def test_reshape(data):
 
 
 @pytest.mark.parametrize("shape_input,option,want", [
-    pytest.param(np.zeros((0,), np.int32), None, (),   # empty shape vector → scalar
-                 marks=pytest.mark.xfail(reason="executor: dynamic 0-d outputs come back as (1,)")),
+    (np.zeros((0,), np.int32), None, ()),              # empty shape vector → scalar
     (None, [0], ()),                                   # legacy [0] option → scalar
     (np.array(1, np.int32), [1, 1], (1, 1)),           # scalar shape tensor: the option is used
     (np.array([1, 1], np.int64), [1], (1,)),           # int64 shape tensor: the option is used
@@ -114,6 +110,21 @@ def test_reshape_shape_sources(shape_input, option, want):
     x = np.array([3.5], np.float32)
     ins = [x] if shape_input is None else [x, Const(shape_input)]
     got = check_op("RESHAPE", ins, [np.float32], **({} if option is None else {"new_shape": option}))
+    assert got[0].shape == want
+
+
+def test_reshape_runtime_empty_shape_gives_scalar():
+    got = check_op("RESHAPE", [np.array([3.5], np.float32), np.zeros((0,), np.int32)], [np.float32])
+    assert got[0].shape == ()
+
+
+@pytest.mark.parametrize("shape,new,want", [
+    ((0, 3), [-1, 0], (3, 0)),        # zero-sized: -1 comes from the non-zero dims, as in TF
+    ((2, 0, 3), [4, 0, -1], (4, 0, 1)),
+    ((0, 5), [-1, 2, 0], (2, 2, 0)),
+])
+def test_reshape_zero_sized(shape, new, want):
+    got = check_op("RESHAPE", [np.zeros(shape, np.float32), Const(np.array(new, np.int32))], [np.float32])
     assert got[0].shape == want
 
 
@@ -173,11 +184,10 @@ def test_shape(out_type):
 def test_fill(data):
     rng = seeded(data)
     dtype = data.draw(st.sampled_from(DATA_TYPES + [object]))
-    # min_dims=1: an empty dims vector makes a dynamic 0-d output, which the executor mishandles.
-    dims = data.draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4))
+    dims = data.draw(hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4))
     dims_t = np.array(dims, data.draw(st.sampled_from([np.int32, np.int64]))).reshape(len(dims))
     value = rand(rng, (), dtype)
-    runtime = data.draw(st.booleans())
+    runtime = data.draw(st.booleans()) and len(dims) > 0
     check_op("FILL", [runtime_or_const(dims_t, runtime), operand(value, const=not runtime or dtype is object)],
              [out_of(dtype)])
 
@@ -214,7 +224,7 @@ def test_tile(data):
 def test_transpose(data):
     rng = seeded(data)
     dtype = data.draw(st.sampled_from(DATA_TYPES))
-    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=6, min_side=1, max_side=3))
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=7, min_side=1, max_side=3))
     perm = np.array(data.draw(st.permutations(range(len(shape)))), np.int32)
     check_op("TRANSPOSE", [operand(rand(rng, shape, dtype)), runtime_or_const(perm, data.draw(st.booleans()))],
              [out_of(dtype)])
@@ -274,3 +284,80 @@ def test_unsupported_type_is_refused_cleanly():
     model, feed = single_op_model("TRANSPOSE", [np.zeros((2, 2), object), Const(np.array([1, 0], np.int32))], [object])
     with pytest.raises(numlite.UnsupportedOpError):
         run_numlite(model, feed)
+
+
+# -- quantized operands: raw copies where LiteRT does not compare quantization ------------------
+
+_C = lambda v: Const(np.array(v, np.int32))  # noqa: E731
+RAW_COPY_CASES = {
+    "RESHAPE": ((2, 3, 4), [_C([4, 6])], {}),
+    "SQUEEZE": ((2, 1, 4), [], {}),
+    "TRANSPOSE": ((2, 3, 4), [_C([2, 0, 1])], {}),
+    "TILE": ((2, 3, 4), [_C([1, 2, 1])], {}),
+    "BROADCAST_TO": ((3, 1), [_C([2, 3, 4])], {"version": 2}),
+    "SLICE": ((2, 3, 4), [_C([0, 1, 1]), _C([2, 2, -1])], {}),
+    "STRIDED_SLICE": ((2, 3, 4), [_C([1, 0, 3]), _C([2, 3, 0]), _C([1, 2, -1])], {}),
+    "GATHER": ((2, 3, 4), [_C([2, 0, 2])], {"axis": 1}),
+    "GATHER_ND": ((2, 3, 4), [_C([[1, 2], [0, 1]])], {}),
+    "REVERSE_V2": ((2, 3, 4), [_C([1])], {}),
+    "DEPTH_TO_SPACE": ((1, 2, 2, 4), [], {"block_size": 2}),
+    "SPACE_TO_DEPTH": ((1, 4, 2, 1), [], {"block_size": 2}),
+    "RESIZE_NEAREST_NEIGHBOR": ((1, 2, 3, 2), [_C([3, 5])], {}),
+    "PAD": ((2, 3), [_C([[1, 0], [0, 2]])], {}),   # fills with the *output* zero point
+}
+
+
+@pytest.mark.parametrize("opcode", sorted(RAW_COPY_CASES))
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_quantized_raw_copy(opcode, dtype):
+    shape, extra, opts = RAW_COPY_CASES[opcode]
+    x = rand(np.random.default_rng(1), shape, dtype)
+    out_q = (0.75, 10 if dtype == np.int8 else 50)
+    check_op(opcode, [In(x, quantization=(0.5, -3 if dtype == np.int8 else 128))] + extra, [(dtype, out_q)], **opts)
+
+
+def test_split_raw_copy():
+    x = In(rand(np.random.default_rng(2), (4, 3), np.int8), quantization=(0.5, 1))
+    check_op("SPLIT", [_C(0), x], [(np.int8, (0.25, 2))] * 2, num_splits=2)
+
+
+def test_fill_requires_equal_quantization():
+    expect_both_fail("FILL", [_C([2, 2]), Const(np.array(3, np.int8), quantization=(0.5, 1))], [(np.int8, (0.5, 2))])
+
+
+# -- ops downstream of a dynamic output (prepared again at every invoke) -------------------------
+
+DOWNSTREAM = {
+    "SQUEEZE": ([], {}),
+    "TRANSPOSE": ([np.array([3, 1, 2, 0], np.int32)], {}),
+    "DEPTH_TO_SPACE": ([], {"block_size": 2}),
+    "TILE": ([np.array([1, 2, 1, 1], np.int32)], {}),
+    "STRIDED_SLICE": ([np.array([0, 1, 0, 0], np.int32), np.array([1, 3, 2, 4], np.int32),
+                       np.array([1, 1, -1, 2], np.int32)], {}),
+    "GATHER": ([np.array([1, 0, 1], np.int32)], {"axis": 2}),
+    "PAD": ([np.array([[0, 0], [1, 0], [0, 2], [1, 1]], np.int32)], {}),
+    "MEAN": ([np.array([1, -1], np.int32)], {"keep_dims": True}),
+    "RESIZE_NEAREST_NEIGHBOR": ([np.array([3, 5], np.int32)], {"half_pixel_centers": True}),
+    "CONCATENATION": (None, {"axis": 3}),
+}
+
+
+@pytest.mark.parametrize("opcode", sorted(DOWNSTREAM))
+def test_after_dynamic_reshape(opcode):
+    """RESHAPE with a runtime shape feeds a second op, which numlite must prepare at invoke."""
+    extra, opts = DOWNSTREAM[opcode]
+    b = ModelBuilder()
+    x = b.input("x", (24,), np.float32)
+    shape = b.input("shape", (4,), np.int32)
+    mid = b.tensor("mid", (), np.float32)
+    b.op("RESHAPE", [x, shape], [mid])
+    if extra is None:
+        ins = [mid, mid]
+    else:
+        ins = [mid] + [b.const("c%d" % k, v) for k, v in enumerate(extra)]
+    out = b.tensor("out", (), np.float32)
+    b.op(opcode, ins, [out], **opts)
+    b.output(out)
+    feed = [np.arange(24, dtype=np.float32) - 7.5, np.array([1, 2, 3, 4], np.int32)]
+    model = b.to_bytes()
+    assert_outputs_match(run_numlite(model, feed), run_litert(model, feed), what=opcode)

@@ -35,7 +35,12 @@ class Concatenation(_Join):
             raise model_error(self, "fused activation %s is not supported" % Act.name(act))
         rank = len(specs[0].shape)
         if rank == 0:
-            raise model_error(self, "cannot concatenate scalars")
+            # LiteRT joins constant scalars (axis 0) into a vector, and refuses runtime ones.
+            if int(self.options.get("axis", 0)) != 0 or any(s.data is None or s.shape != () for s in specs):
+                raise model_error(self, "cannot concatenate non-constant scalars")
+            self.axis = None
+            outputs[0].shape = (len(specs),)
+            return
         axis = norm_axis(self, int(self.options.get("axis", 0)), rank)
         total = 0
         for s in specs:
@@ -57,6 +62,8 @@ class Concatenation(_Join):
         out.shape = tuple(total if d == axis else n for d, n in enumerate(specs[0].shape))
 
     def eval(self, inputs, outputs):
+        if self.axis is None:
+            return [np.stack(inputs)]
         if outputs[0] is None:
             return [np.concatenate(inputs, axis=self.axis)]
         np.concatenate(inputs, axis=self.axis, out=outputs[0])

@@ -101,8 +101,13 @@ def multiply_by_quantized_multiplier_int64(x, quantized_multiplier, shift):
     x = np.asarray(x, np.int64)
     qm = np.asarray(quantized_multiplier, np.int64)
     reduced = np.where(qm < 0x7FFF0000, (qm + (1 << 15)) >> 16, 0x7FFF)
-    total_shift = 15 - np.asarray(shift, np.int64)
-    return wrap_int32((x * reduced + (np.int64(1) << (total_shift - 1))) >> total_shift)
+    # The shift counts are int64 on x86, which uses them modulo 64: for shift >= 16 the "right
+    # shift" becomes a huge one (and the rounding term wraps too). Reproduce that, as LiteRT's
+    # released x86 build computes it.
+    total_shift = (15 - np.asarray(shift, np.int64)) & 63
+    round_shift = (14 - np.asarray(shift, np.int64)) & 63
+    with np.errstate(over="ignore"):
+        return wrap_int32((x * reduced + (np.int64(1) << round_shift)) >> total_shift)
 
 
 def multiply_by_quantized_multiplier_smaller_than_one_exp(x, quantized_multiplier, left_shift):

@@ -7,7 +7,9 @@ pieces the quantized SOFTMAX / LOG_SOFTMAX / LOGISTIC / TANH / HARD_SWISH ... ke
   TFLite's ``log_x_for_x_greater_than_or_equal_to_1`` and ``GetReciprocal``),
 * the 256-entry tables of 8-bit activations and the 513-entry interpolated tables of int16
   activations (LiteRT's ``LUTPopulate`` / ``LUTLookup``),
-* the int16 LOGISTIC / TANH interpolation on the ``sigmoid_table_uint16`` table.
+* the int16 LOGISTIC / TANH interpolation on the ``sigmoid_table_uint16`` table,
+* TFLite's Newton-Raphson inverse square root (``GetInvSqrtQuantizedMultiplierExp``) and the
+  16-bit fixed-point helpers of HARD_SWISH.
 
 Fixed-point conventions (gemmlowp): a raw int32 value ``r`` in format ``Q(m).(31-m)`` ("m integer
 bits") stands for the real number ``r / 2^(31-m)``. Multiplying two such numbers is a
@@ -79,12 +81,15 @@ def float_to_int32(x):
 # Lookup tables
 # ---------------------------------------------------------------------------------------------
 
-def lut_8bit(transform, input_scale, input_zero_point, output_scale, output_zero_point, dtype):
+def lut_8bit(transform, input_scale, input_zero_point, output_scale, output_zero_point, dtype,
+             half_to_even=False):
     """LiteRT's ``LUTPopulate<int8_t/uint8_t>``: a 256-entry table of an activation, all in float32.
 
     ``transform`` maps a float32 array to a float32 array. Entry ``k`` belongs to input value
     ``dtype_min + k``. Note LiteRT multiplies by ``1 / output_scale`` (a float32 reciprocal) rather
-    than dividing, which can round differently.
+    than dividing, which can round differently. Ties round away from zero (TfLiteRound) before
+    the zero point is added; with ``half_to_even`` the zero point is added first and ties round to
+    even, which is what the tables of LiteRT's optimized (builtin) kernels do.
     """
     info = np.iinfo(dtype)
     vals = np.arange(info.min, info.max + 1, dtype=np.int64)
@@ -93,7 +98,11 @@ def lut_8bit(transform, input_scale, input_zero_point, output_scale, output_zero
     transformed = np.asarray(transform(dequantized), f32)
     inverse_scale = f32(1) / f32(output_scale)
     with np.errstate(over="ignore", invalid="ignore"):
-        rescaled = round_half_away(transformed * inverse_scale).astype(f32) + f32(output_zero_point)
+        product = transformed * inverse_scale
+        if half_to_even:
+            rescaled = np.rint(product + f32(output_zero_point))
+        else:
+            rescaled = round_half_away(product).astype(f32) + f32(output_zero_point)
     # Saturates in float: an infinite exp() gives the type's maximum, as LiteRT's tables show.
     return np.clip(rescaled, info.min, info.max).astype(dtype)
 

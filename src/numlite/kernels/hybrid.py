@@ -25,12 +25,11 @@ from . import fixedpoint as fp
 from .common import check_types
 from .conv import window_from_options
 from .quantized_conv import check_rank, conv_weight_matrix, depthwise_accumulate, grouped_matmul, im2col
-from .quantized_matmul import (bmm_shapes, exact_dtype, exact_matmul, fc_rows, node_arity, optional_input,
-                               output_array, qparams, refuse, round_away, value_bound)
+from .quantized_matmul import (bmm_shapes, exact_dtype, exact_matmul, fc_rows, float_to_int32, node_arity,
+                               optional_input, output_array, qparams, refuse, round_away, value_bound)
 from .registry import Kernel, register
 
 F32 = np.float32
-INT32_MIN = -(1 << 31)
 
 
 def _hybrid(filter_types):
@@ -124,6 +123,22 @@ def weight_scales(kernel, w, n, what="weights"):
     return None, F32(scale[0])
 
 
+def weight_row_sums(w):
+    """Row sums of int8 weights [rows, K] as LiteRT's x86 ReductionSumVector computes them
+    (SseReductionSumVector): eight int16 lanes take pairs of each 16-value block (and one value
+    each of a trailing 8-value block), *wrapping* at 16 bits, before the lanes and the last < 8
+    values are added in int32. Rows longer than ~2K values of large weights wrap; LiteRT's
+    asymmetric hybrid results then carry that error, and so do numlite's."""
+    w = np.asarray(w, np.int64)
+    rows, k = w.shape
+    k16, k8 = k & ~15, k & ~7
+    lanes = w[:, :k16].reshape(rows, -1, 8, 2).sum(axis=(1, 3))
+    if k8 > k16:
+        lanes = lanes + w[:, k16:k8]
+    wrapped = ((lanes + (1 << 15)) & 0xFFFF) - (1 << 15)
+    return fp.wrap_int32(wrapped.sum(axis=1) + w[:, max(k8, k16):].sum(axis=1))
+
+
 def int32_dot(q, wmat):
     return fp.wrap_int32(exact_matmul(q, wmat))
 
@@ -190,7 +205,7 @@ class HybridFullyConnected(Kernel):
         q, scales, offsets = quantize_rows(rows, self.asymmetric)
         dot = int32_dot(q.astype(self.ctype, copy=False), wmat)
         if self.asymmetric:
-            dot = fp.wrap_int32(dot - wmat.sum(axis=0).astype(np.int64)[None, :] * offsets[:, None])
+            dot = fp.wrap_int32(dot - weight_row_sums(wmat.T)[None, :] * offsets[:, None])
         res = dot.astype(F32) * row_scales(scales, self.pcs, self.wscale)
         if b is not None:
             res = b.reshape(-1).astype(F32) + res
@@ -204,7 +219,12 @@ class HybridBatchMatMul(Kernel):
     """Hybrid BATCH_MATMUL (reference_ops::BatchMatMul, hybrid overload): every row of the float
     lhs is quantized on its own. LiteRT subtracts row_sum * offset in float32 from the int32
     dot product and truncates back to int32 — even with symmetric inputs, so dot products
-    beyond 2^24 lose their low bits there — then multiplies by the float32 scale."""
+    beyond 2^24 lose their low bits there — then multiplies by the float32 scale.
+
+    Its per-row scales, offsets and weight row sums are addressed as ``sum over batch dims of
+    index * rows`` (not the flattened batch index), so with two or more non-broadcast batch
+    dimensions rows borrow another batch's scale; numlite reproduces that addressing, after the
+    same shape folding LiteRT's Eval applies ([..., Q, R, S] x [..., 1, X, Y] → [..., Q*R, S])."""
 
     def prepare(self, inputs, outputs):
         node_arity(self, inputs, outputs, 2, 2)
@@ -213,34 +233,55 @@ class HybridBatchMatMul(Kernel):
         self.adj_x = bool(self.options.get("adj_x", False))
         self.adj_y = bool(self.options.get("adj_y", False))
         self.asymmetric = bool(self.options.get("asymmetric_quantize_inputs", False))
-        outputs[0].shape = self.out_shape = bmm_shapes(self, tuple(lhs.shape), tuple(rhs.shape), self.adj_x, self.adj_y)
+        ls, rs = tuple(lhs.shape), tuple(rhs.shape)
+        outputs[0].shape = self.out_shape = bmm_shapes(self, ls, rs, self.adj_x, self.adj_y)
         self.pcs, self.wscale = weight_scales(self, rhs, self.out_shape[-1], "rhs")
-        k = lhs.shape[-2] if self.adj_x else lhs.shape[-1]
+        k = ls[-2] if self.adj_x else ls[-1]
         self.ctype = exact_dtype(k, 128, value_bound(rhs.type_name, 0, rhs.data))
+        self.fold = not self.adj_x and len(ls) > 2 and len(rs) > 2 and rs[-3] == 1
+        if self.fold:
+            ls, rs = ls[:-3] + (ls[-3] * ls[-2], ls[-1]), rs[:-3] + rs[-2:]
+        self.lhs_shape, self.rhs_shape = ls, rs
+        m = ls[-1] if self.adj_x else ls[-2]
+        n = rs[-2] if self.adj_y else rs[-1]
+        self.scale_index, self.row_sum_index = self._addressing(ls[:-2], rs[:-2], m, n)
+
+    @staticmethod
+    def _addressing(lhs_batch, rhs_batch, m, n):
+        """[B, M] indexes of the per-row scales and [B, N] of the row sums LiteRT reads for each
+        (broadcast, flattened) output batch B."""
+        lb = (1,) * (3 - len(lhs_batch)) + tuple(lhs_batch)
+        rb = (1,) * (3 - len(rhs_batch)) + tuple(rhs_batch)
+        grid = np.indices(tuple(max(a, c) for a, c in zip(lb, rb))).reshape(3, -1)
+        lstep = np.array([m if d != 1 else 0 for d in lb])[:, None]
+        rstep = np.array([n if d != 1 else 0 for d in rb])[:, None]
+        return ((grid * lstep).sum(0)[:, None] + np.arange(m)[None, :],
+                (grid * rstep).sum(0)[:, None] + np.arange(n)[None, :])
 
     def eval(self, inputs, outputs):
         lhs, rhs = inputs
         out = output_array(outputs, self.out_shape, F32)
-        a = np.swapaxes(lhs, -1, -2) if self.adj_x else lhs
-        c = np.asarray(np.swapaxes(rhs, -1, -2) if self.adj_y else rhs, self.ctype)
+        a = np.asarray(lhs, F32).reshape(self.lhs_shape)
+        c = np.asarray(rhs, self.ctype).reshape(self.rhs_shape)
+        a = np.swapaxes(a, -1, -2) if self.adj_x else a
+        c = np.swapaxes(c, -1, -2) if self.adj_y else c
         k = a.shape[-1]
-        q, scales, offsets = quantize_rows(np.asarray(a, F32).reshape(-1, k), self.asymmetric)
-        lead = a.shape[:-1]
-        dot = fp.wrap_int32(exact_matmul(q.astype(self.ctype, copy=False).reshape(lead + (k,)), c))
-        row_sums = c.sum(axis=-2, keepdims=True, dtype=np.float64)         # [..., 1, N]
-        off = offsets.reshape(lead)[..., None].astype(F32)                 # [..., M, 1]
-        total = dot.astype(F32) - row_sums.astype(F32) * off
-        total = _float_to_int32(total)
-        scale = row_scales(scales, self.pcs, self.wscale)                  # [rows, N or 1]
-        scale = scale.reshape(lead + (scale.shape[-1],))
-        np.copyto(out, scale * total.astype(F32))
+        q, scales, offsets = quantize_rows(a.reshape(-1, k), self.asymmetric)
+        dot = fp.wrap_int32(exact_matmul(q.astype(self.ctype, copy=False).reshape(a.shape), c))
+        n_out = self.scale_index.shape[0]
+        dot = np.broadcast_to(dot, np.broadcast_shapes(dot.shape[:-2], c.shape[:-2]) + dot.shape[-2:])
+        dot = dot.reshape(n_out, *dot.shape[-2:])                              # [B, M, N]
+        row_sums = weight_row_sums(np.swapaxes(c, -1, -2).reshape(-1, k))     # weight rows, flat
+        rs_used = row_sums[np.minimum(self.row_sum_index, row_sums.size - 1)]  # [B, N]
+        off_used = offsets[self.scale_index].astype(F32)                       # [B, M]
+        total = dot.astype(F32) - rs_used.astype(F32)[:, None, :] * off_used[:, :, None]
+        total = float_to_int32(total)
+        if self.pcs is None:
+            scale = (scales * self.wscale).astype(F32)[self.scale_index][:, :, None]
+        else:
+            scale = (scales[self.scale_index][:, :, None] * self.pcs[None, None, :]).astype(F32)
+        out.reshape(dot.shape)[...] = scale * total.astype(F32)
         return [out]
-
-
-def _float_to_int32(v):
-    """C++ float → int32_t conversion: truncation; out-of-range values give INT32_MIN (x86)."""
-    t = np.trunc(v.astype(np.float64))
-    return np.where((t >= INT32_MIN) & (t < -INT32_MIN), t, INT32_MIN).astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,7 +333,8 @@ class HybridConv2D(_HybridConvBase):
         outputs[0].shape = self.out_shape = (n, oh, ow, oc)
         self.rows_per_batch = oh * ow
         # Symmetric inputs lie in [-127, 127]; asymmetric ones minus their offset in [-255, 255].
-        self.ctype = ct = exact_dtype(kh * kw * cg, 255 if self.per_channel else 127, value_bound(w.type_name, 0, w.data))
+        self.ctype = ct = exact_dtype(kh * kw * cg, 255 if self.per_channel else 127,
+                                      value_bound(w.type_name, 0, w.data))
         self.buf = win.buffer(n, c, ct, 0)
         self.cols = np.empty((n, oh, ow, g, kh, kw, cg), ct)
         self.wmat = conv_weight_matrix(w.data, g, 0, ct) if w.data is not None else None
@@ -341,8 +383,10 @@ class HybridDepthwiseConv2D(_HybridConvBase):
             raise ModelError("DEPTHWISE_CONV_2D: filter channels %d are not a multiple of input channels %d" % (oc, c))
         self.setup(inputs, outputs, oc)
         scale, _ = qparams(self, w, "filter")
-        if scale.size not in (1, oc):
-            raise ModelError("DEPTHWISE_CONV_2D: filter has %d scales, expected 1 or %d" % (scale.size, oc))
+        qdim = w.quantization.quantized_dimension
+        if not (0 <= qdim < 4 and scale.size == w.shape[qdim]):
+            raise ModelError("DEPTHWISE_CONV_2D: %d filter scales do not match axis %d of the %s filter"
+                             % (scale.size, qdim, tuple(w.shape)))
         self.scales = np.broadcast_to(scale, (oc,)).astype(F32)
         self.win = win = window_from_options(self, (h, wd), (kh, kw))
         oh, ow = win.out_hw

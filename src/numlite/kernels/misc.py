@@ -264,11 +264,17 @@ def densify(values, shape, sparsity):
 
 @register("DENSIFY", versions=(1, 1))
 class Densify(Kernel):
+    accepts_sparse = True
+
     def prepare(self, inputs, outputs):
+        from ..runtime.executor import MAX_ARENA_BYTES
         x = inputs[0]
         sparsity = x.sparsity
         if x.data is None or not sparsity:
             raise ModelError("DENSIFY needs a constant sparse input tensor")
+        dense_bytes = int(np.prod(x.shape, dtype=np.float64)) * x.dtype.itemsize
+        if dense_bytes > MAX_ARENA_BYTES:
+            raise ModelError("DENSIFY: dense shape %s needs %d bytes, over the limit" % (x.shape, dense_bytes))
         self.dense = densify(np.asarray(x.data).reshape(-1), x.shape, sparsity)
         outputs[0].shape = x.shape
 

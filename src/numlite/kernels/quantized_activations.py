@@ -89,13 +89,15 @@ def _gelu_approximate_f32(v):
 
 class _TableActivation(_QuantizedUnary):
     transform = None
+    half_to_even = False
 
     def prepare_quantized(self, inputs, outputs):
         if self.type_name == "INT16":
             self.prepare_int16()
             return
         dtype = np.int8 if self.type_name == "INT8" else np.uint8
-        self.table = lut_8bit(self.table_transform(), self.qi[0], self.qi[1], self.qo[0], self.qo[1], dtype)
+        self.table = lut_8bit(self.table_transform(), self.qi[0], self.qi[1], self.qo[0], self.qo[1], dtype,
+                              self.half_to_even)
 
     def table_transform(self):
         return type(self).transform
@@ -164,8 +166,10 @@ class QuantizedTanh(_TableActivation):
 
 @register("ELU", versions=(1, 1), types=("INT8",), match=quantized_input)
 class QuantizedElu(_TableActivation):
-    """int8 ELU (LiteRT's builtin resolver; its BUILTIN_REF resolver has no ELU kernel at all)."""
+    """int8 ELU. LiteRT's BUILTIN_REF resolver has no ELU kernel; we follow its builtin one, whose
+    table rounds ties to even."""
     types = ("INT8",)
+    half_to_even = True
     transform = staticmethod(_elu_f32)
 
 

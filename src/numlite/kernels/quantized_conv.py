@@ -31,8 +31,11 @@ from .quantized_matmul import (activation_bounds, channel_scales, check_bias, ch
 from .registry import Kernel, register
 
 QUANTIZED = ("INT8", "UINT8", "INT16")
-# Accepted (input, filter) type pairs; the output has the input's type.
+# Accepted filter types per input type (the output has the input's type). int4 filters arrive
+# unpacked; LiteRT unpacks them too, except in the paths that read them as int8 bytes (16x8
+# depthwise, transpose convolutions), which numlite refuses.
 FILTER_TYPES = {"INT8": ("INT8", "INT4"), "UINT8": ("UINT8",), "INT16": ("INT8", "INT4")}
+INT8_FILTERS = {"INT8": ("INT8",), "UINT8": ("UINT8",), "INT16": ("INT8",)}
 
 
 def check_rank(kernel, spec, rank, what):
@@ -66,20 +69,23 @@ def conv_weight_matrix(w, groups, zero_point, dtype):
 class QuantizedConvBase(Kernel):
     """Type checks and requantization parameters shared by the three quantized convolutions."""
 
-    channel_axis = 0          # filter axis of the output channels (the per-channel scale axis)
+    filter_types = FILTER_TYPES
 
     def setup_quantization(self, x, w, b, out, n_out):
         op = self.op.opcode
         check_types(self, x, QUANTIZED)
         if out.type_name != x.type_name:
             raise ModelError("%s: output type %s differs from input type %s" % (op, out.type_name, x.type_name))
-        if w.type_name not in FILTER_TYPES[x.type_name]:
+        if w.type_name not in self.filter_types[x.type_name]:
             refuse(self, "%s input with %s filter" % (x.type_name, w.type_name))
         in_scale, self.in_zp = scalar_qparams(self, x, "input")
         out_scale, self.out_zp = scalar_qparams(self, out, "output")
         wscale, wzp = qparams(self, w, "filter")
-        if wscale.size > 1 and w.quantization.quantized_dimension != self.channel_axis:
-            raise ModelError("%s: per-channel filter scales must be on axis %d" % (op, self.channel_axis))
+        qdim = w.quantization.quantized_dimension
+        if wscale.size > 1 and not (0 <= qdim < len(w.shape) and w.shape[qdim] == n_out):
+            # PopulateConvolutionQuantizationParams only checks the size of the quantized axis.
+            raise ModelError("%s: %d filter scales on axis %d of a %s filter, expected %d output channels"
+                             % (op, wscale.size, qdim, tuple(w.shape), n_out))
         if x.type_name == "UINT8":
             if wscale.size > 1:
                 raise ModelError("%s: per-channel quantization needs int8 or int16 inputs" % op)
@@ -107,13 +113,14 @@ class QuantizedConvBase(Kernel):
 
     def compute_type(self, x, w, terms):
         """Float type of the exact integer products (quantized_matmul.exact_dtype)."""
-        self.ctype = exact_dtype(terms, value_bound(x.type_name, self.in_zp), value_bound(w.type_name, self.w_zp, w.data))
+        self.ctype = exact_dtype(terms, value_bound(x.type_name, self.in_zp),
+                                 value_bound(w.type_name, self.w_zp, w.data))
         return self.ctype
 
     def requantize(self, acc, bias, out):
         if bias is not None:
             acc += bias.reshape(-1).astype(np.int64)
-        return finish(rescale_fixed(acc, self.mult, self.shift, 32 if self.acc_bits == 64 else 64), self.out_zp, self.lo, self.hi, out)
+        return finish(rescale_fixed(acc, self.mult, self.shift, self.acc_bits), self.out_zp, self.lo, self.hi, out)
 
 
 @register("CONV_2D", versions=(1, 8), types=QUANTIZED)
@@ -165,7 +172,7 @@ class QuantizedDepthwiseConv2D(QuantizedConvBase):
     """Quantized DEPTHWISE_CONV_2D: output channel c*M + m filters input channel c, M from the
     shapes. int16 needs an int64 bias (LiteRT's depthwise kernel has no int32-bias 16x8 path)."""
 
-    channel_axis = 3
+    filter_types = dict(FILTER_TYPES, INT16=("INT8",))
 
     def prepare(self, inputs, outputs):
         node_arity(self, inputs, outputs, 2, 3)
@@ -219,6 +226,8 @@ class QuantizedTransposeConv(QuantizedConvBase):
     every input pixel scatters input x filter products into an int32 (int64 for 16x8) scratch
     output, then bias, requantization and the fused-activation clamp. Inputs: output_shape,
     weights [OC, KH, KW, IC], input, optional bias."""
+
+    filter_types = INT8_FILTERS
 
     def prepare(self, inputs, outputs):
         node_arity(self, inputs, outputs, 3, 4)

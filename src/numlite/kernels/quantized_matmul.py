@@ -87,22 +87,16 @@ def legacy_multiplier(input_scale, filter_scale, output_scale):
 
 
 def activation_bounds(kernel, act, scale, zero_point, dtype, allow_unclamped=True):
-    """CalculateActivationRangeQuantized. LiteRT quantizes the bounds as TfLiteRound(f / scale)
-    in *float32* (fixedpoint.quantized_activation_range divides in double, which can differ on
-    exact halves). TANH / SIGN_BIT are not clamps: the full range (conv kernels), or refused."""
-    qmin, qmax = fp.dtype_range(dtype)
+    """CalculateActivationRangeQuantized (fixedpoint.quantized_activation_range). TANH and
+    SIGN_BIT are not clamps there: the conv kernels run them as the full range, the
+    fully-connected Prepare refuses them (``allow_unclamped=False``)."""
     if act not in Act:
         raise ModelError("%s: unknown fused activation function %d" % (kernel.op.opcode, act))
-    bounds = {Act.RELU: (0.0, None), Act.RELU6: (0.0, 6.0), Act.RELU_N1_TO_1: (-1.0, 1.0)}.get(act)
-    if bounds is None:
-        if act != Act.NONE and not allow_unclamped:
-            refuse(kernel, "fused activation %s on quantized data" % Act.name(act))
-        return qmin, qmax
-
-    def q(v):
-        return int(zero_point) + int(round_away(np.float32(v) / np.float32(scale)))
-    lo, hi = bounds
-    return max(qmin, q(lo)), (qmax if hi is None else min(qmax, q(hi)))
+    if act in (Act.NONE, Act.RELU, Act.RELU6, Act.RELU_N1_TO_1):
+        return fp.quantized_activation_range(act, scale, zero_point, dtype)
+    if not allow_unclamped:
+        refuse(kernel, "fused activation %s on quantized data" % Act.name(act))
+    return fp.dtype_range(dtype)
 
 
 def round_away(x):
@@ -142,10 +136,15 @@ def rescale_fixed(acc, multiplier, shift, accumulator_bits=32):
 
 def rescale_double(acc, scale):
     """static_cast<int32_t>(round(double(acc) * effective_scale)), the reference fully-connected
-    kernels' requantization. An out-of-range conversion gives INT32_MIN (x86 cvttsd2si)."""
-    r = round_away(np.asarray(acc, np.int64).astype(np.float64) * np.asarray(scale, np.float64))
-    ok = (r >= INT32_MIN) & (r <= -INT32_MIN - 1)
-    return np.where(ok, r, INT32_MIN).astype(np.int64)
+    kernels' requantization."""
+    return float_to_int32(round_away(np.asarray(acc, np.int64).astype(np.float64) * np.asarray(scale, np.float64)))
+
+
+def float_to_int32(v):
+    """C++ static_cast<int32_t> of a float/double: truncation toward zero; out-of-range values
+    (undefined behaviour) give INT32_MIN, as x86's cvttss2si / cvttsd2si do."""
+    t = np.trunc(np.asarray(v, np.float64))
+    return np.where((t >= INT32_MIN) & (t < -INT32_MIN), t, INT32_MIN).astype(np.int64)
 
 
 def effective_scale(input_scale, filter_scales, output_scale):
@@ -154,8 +153,9 @@ def effective_scale(input_scale, filter_scales, output_scale):
 
 
 def finish(scaled, zero_point, lo, hi, out):
-    """Add the output zero point, clamp to the activation range, store."""
-    np.copyto(out, np.clip(scaled + zero_point, lo, hi), casting="unsafe")
+    """Add the output zero point (in int32: INT32_MIN from an out-of-range rescale plus a
+    negative zero point wraps to a large positive value in LiteRT too), clamp, store."""
+    np.copyto(out, np.clip(fp.wrap_int32(scaled + zero_point), lo, hi), casting="unsafe")
     return out
 
 
@@ -192,6 +192,10 @@ def int16_bias_kind(kernel, bias, option_name="quantized_bias_type"):
 
     LiteRT picks the int32 path only when the op's quantized_bias_type option says INT32 and
     otherwise reads the bias as int64 (garbage for an int32 bias); numlite follows the bias type."""
+    if kernel.op.options_type is None:
+        # Without an options table LiteRT's quantized_bias_type stays kTfLiteNoType, which its
+        # 16x8 Prepare rejects (only an explicit FLOAT32 / INT32 / INT64 passes).
+        raise ModelError("%s: a 16x8 node needs its options table (quantized_bias_type)" % kernel.op.opcode)
     opt = kernel.options.get(option_name, TensorType.FLOAT32)
     if opt not in (TensorType.FLOAT32, TensorType.INT32, TensorType.INT64):
         raise ModelError("%s: quantized_bias_type must be INT32 or INT64" % kernel.op.opcode)
@@ -271,11 +275,8 @@ class QuantizedFullyConnected(Kernel):
         else:
             self.w_zp = int(wzp[0])
             check_bias_scale(self, b, self.in_scale, wscale[0], self.out_scale)
-        if x.type_name == "INT16" or out.type_name == "INT16":
-            if self.in_zp != 0 and x.type_name == "INT16":
-                raise ModelError("FULLY_CONNECTED: int16 input zero point must be 0")
-            if self.out_zp != 0:
-                raise ModelError("FULLY_CONNECTED: int16 output zero point must be 0")
+        if x.type_name == "INT16" and (self.in_zp != 0 or self.out_zp != 0):
+            raise ModelError("FULLY_CONNECTED: int16 input and output zero points must be 0")
         self.scale = effective_scale(self.in_scale, wscale if per_channel else wscale[:1], self.out_scale)
         act = o.get("fused_activation_function", Act.NONE)
         self.lo, self.hi = activation_bounds(self, act, self.out_scale, self.out_zp, out.dtype, allow_unclamped=False)

@@ -105,13 +105,14 @@ def _load_all():
     global _loaded
     if _loaded:
         return
-    _loaded = True
     import importlib
     import pkgutil
     from .. import kernels
     for mod in pkgutil.iter_modules(kernels.__path__):
         if mod.name not in ("registry", "fixedpoint", "common"):
             importlib.import_module("numlite.kernels." + mod.name)
+    # Only now: a module failing to import must not leave a half-filled registry marked complete.
+    _loaded = True
     try:
         from .. import accel  # optional fast variants
         for mod in pkgutil.iter_modules(accel.__path__):

@@ -35,8 +35,6 @@ class _Resize(ValueShapedKernel):
             raise model_error(self, "size must be a vector of 2 values")
         self.align = bool(self.options.get("align_corners", False))
         self.half = bool(self.options.get("half_pixel_centers", False))
-        if self.align and self.half:
-            raise model_error(self, "half_pixel_centers and align_corners cannot both be set")
 
     def plan(self, shapes, values):
         oh, ow = int_values(self, values[1], "size")
@@ -73,6 +71,12 @@ class ResizeNearestNeighbor(_Resize):
 class ResizeBilinear(_Resize):
     # Quantized inputs are handled by quantized_resize.py (LiteRT uses fixed-point math for them).
     types = ("FLOAT32",)
+
+    def check(self, inputs, outputs):
+        super().check(inputs, outputs)
+        # (Nearest neighbour accepts both flags together; bilinear does not.)
+        if self.align and self.half:
+            raise model_error(self, "half_pixel_centers and align_corners cannot both be set")
 
     def sampling(self, in_size, out_size):
         scale = self.scale(in_size, out_size)

@@ -68,10 +68,8 @@ def check_same_quant(kernel, a, b, what="input and output", unsupported_error=Fa
             else model_error(kernel, msg)
 
 
-def int_values(kernel, arr, what, allowed=INDEX_TYPES, spec=None):
+def int_values(kernel, arr, what):
     """A small integer tensor's values as Python ints (shape tensors, axes, paddings...)."""
-    if spec is not None:
-        check_types(kernel, spec, allowed, what)
     a = np.asarray(arr)
     if a.dtype.kind not in "iu":
         raise model_error(kernel, "%s must be an integer tensor" % what)
@@ -149,8 +147,12 @@ def _resolve_new_shape(kernel, in_shape, new_shape):
     known = num_elements([d for d in new_shape if d != -1])
     if stretch:
         if known == 0:
-            raise model_error(kernel, "cannot infer -1 in %s with a zero-sized dimension" % new_shape)
-        new_shape[stretch[0]] = n_in // known
+            # Zero-sized tensors: like TensorFlow, infer -1 from the non-zero dimensions only.
+            nonzero_in = num_elements([d for d in in_shape if d])
+            nonzero_out = num_elements([d for d in new_shape if d not in (0, -1)])
+            new_shape[stretch[0]] = nonzero_in // nonzero_out
+        else:
+            new_shape[stretch[0]] = n_in // known
     if num_elements(new_shape) != n_in:
         raise model_error(kernel, "cannot reshape %s (%d elements) to %s" % (tuple(in_shape), n_in, new_shape))
     return tuple(new_shape)
@@ -201,10 +203,11 @@ class Squeeze(Kernel):
                     raise model_error(self, "cannot squeeze dim %d of size %d" % (d, x.shape[d]))
         else:
             drop = {i for i, d in enumerate(x.shape) if d == 1}
-        outputs[0].shape = tuple(d for i, d in enumerate(x.shape) if i not in drop)
+        self.out_shape = tuple(d for i, d in enumerate(x.shape) if i not in drop)
+        outputs[0].shape = self.out_shape
 
     def eval(self, inputs, outputs):
-        return [inputs[0].reshape(outputs[0].shape)]
+        return [inputs[0].reshape(self.out_shape)]
 
 
 @register("EXPAND_DIMS", versions=(1, 1))
@@ -280,7 +283,7 @@ class BroadcastTo(ValueShapedKernel):
 
     def check(self, inputs, outputs):
         expect_inputs(self, inputs, (2,), outputs, 1)
-        check_types(self, require(self, inputs[0], "input"), ALL_TYPES)
+        check_types(self, require(self, inputs[0], "input"), NUMERIC_BOOL)
         check_types(self, require(self, inputs[1], "shape"), INDEX_TYPES, "shape")
         same_type(self, outputs[0], inputs[0])
         if len(inputs[1].shape) != 1:
@@ -331,8 +334,6 @@ class Transpose(ValueShapedKernel):
         check_types(self, require(self, inputs[0], "input"), NUMERIC_BOOL)
         check_types(self, require(self, inputs[1], "perm"), INDEX_TYPES, "perm")
         same_type(self, outputs[0], inputs[0])
-        if len(inputs[0].shape) > 6:
-            raise model_error(self, "transpose supports rank up to 6, got %d" % len(inputs[0].shape))
 
     def plan(self, shapes, values):
         rank = len(shapes[0])
@@ -363,7 +364,7 @@ class _BlockRearrange(Kernel):
         if bs <= 0:
             raise model_error(self, "block_size must be positive, got %d" % bs)
         self.bs = bs
-        outputs[0].shape = self.out_shape(x.shape, bs)
+        self.out = outputs[0].shape = self.out_shape(x.shape, bs)
 
 
 @register("DEPTH_TO_SPACE", versions=(1, 2))
@@ -378,7 +379,7 @@ class DepthToSpace(_BlockRearrange):
         x, bs = inputs[0], self.bs
         n, h, w, c = x.shape
         y = x.reshape(n, h, w, bs, bs, c // (bs * bs)).transpose(0, 1, 3, 2, 4, 5)
-        return [y.reshape(outputs[0].shape)]
+        return [y.reshape(self.out)]
 
 
 @register("SPACE_TO_DEPTH", versions=(1, 2))
@@ -393,7 +394,7 @@ class SpaceToDepth(_BlockRearrange):
         x, bs = inputs[0], self.bs
         n, h, w, c = x.shape
         y = x.reshape(n, h // bs, bs, w // bs, bs, c).transpose(0, 1, 3, 2, 4, 5)
-        return [y.reshape(outputs[0].shape)]
+        return [y.reshape(self.out)]
 
 
 @register("RANGE", versions=(1, 2))
@@ -439,7 +440,8 @@ class Where(ValueShapedKernel):
 
     def check(self, inputs, outputs):
         expect_inputs(self, inputs, (1,), outputs, 1)
-        check_types(self, require(self, inputs[0], "condition"), NUMERIC_BOOL, "condition")
+        check_types(self, require(self, inputs[0], "condition"),
+                    ("BOOL", "FLOAT32", "INT8", "UINT8", "INT32", "INT64"), "condition")
         check_types(self, outputs[0], ("INT64",), "output")
 
     def plan(self, shapes, values):

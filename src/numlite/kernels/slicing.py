@@ -34,7 +34,7 @@ def _expand_spec(kernel, in_shape, begin, end, strides, opts):
     while i < eff_dims:
         if _bit(ellipsis, i):
             ell_start = i
-            ell_end = max(i, min(i + 1 + num_add + rank - n, eff_dims))
+            ell_end = max(i + 1, min(i + 1 + num_add + rank - n, eff_dims))
             expanded = ell_end - ell_start - 1
             for j in range(i, ell_end):
                 eff_ellipsis |= 1 << j
@@ -49,6 +49,9 @@ def _expand_spec(kernel, in_shape, begin, end, strides, opts):
     added_ellipsis = added_axes = 0
     for i in range(eff_dims):
         src = i - added_axes
+        if src >= rank and not _bit(eff_new, i):
+            # new_axis bits beyond the effective dims are counted but never placed.
+            raise model_error(kernel, "new_axis_mask %d does not fit %d index entries" % (new_axis, n))
         if _bit(eff_ellipsis, i):
             added_ellipsis = max(0, i - ell_start)
             dims.append([in_shape[src], 0, 0, 1, True, True, False, None])

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, UnsupportedOpError
 from ..kernels.registry import lookup
 from . import planner
 
@@ -33,6 +33,19 @@ class TensorSpec:
 
     def __repr__(self):
         return "TensorSpec(%d %r %s %s)" % (self.index, self.name, self.type_name, self.shape)
+
+
+def _check_budget(nbytes):
+    if nbytes > MAX_ARENA_BYTES:
+        raise ModelError("model needs %d bytes of tensors, more than the %d-byte limit" % (nbytes, MAX_ARENA_BYTES))
+
+
+def _variable_reset_value(t):
+    """LiteRT resets quantized integer variable tensors to their zero point, others to 0."""
+    q = t.quantization
+    if q is not None and t.dtype.kind in "iu" and q.zero_point.size == 1:
+        return q.zero_point[0]
+    return 0
 
 
 def _nbytes(shape, dtype):
@@ -73,6 +86,11 @@ class SubgraphExecutor:
             outs = [specs[i] for i in op.outputs]
             deferred = any(s is not None and s.shape is None for s in ins)
             cls = lookup(op, node, self.reference_only, ins, outs)
+            for s in ins:
+                # Sparse constants hold only their stored values; only kernels that say so read them.
+                if s is not None and s.sparsity and not getattr(cls, "accepts_sparse", False):
+                    raise UnsupportedOpError(op.opcode, op.version, node,
+                                             "sparse constant input %r (only DENSIFY reads sparse tensors)" % s.name)
             kernel = cls(op, context=self.runtime)
             kernel.node_index = node
             if deferred:
@@ -88,10 +106,13 @@ class SubgraphExecutor:
     def _prepare(self, kernel, ins, outs):
         try:
             kernel.prepare(ins, outs)
-        except (ModelError, NotImplementedError):
+        except ModelError:
             raise
-        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as e:
-            raise ModelError("%s (node %d): %s" % (kernel.op.opcode, kernel.node_index, e)) from None
+        except MemoryError:
+            raise ModelError("%s (node %d): preparing this node needs more memory than is available"
+                             % (kernel.op.opcode, kernel.node_index)) from None
+        except Exception as e:  # a malformed node must surface as a model error naming the node
+            raise ModelError("%s (node %d): %s: %s" % (kernel.op.opcode, kernel.node_index, type(e).__name__, e)) from None
         for s in outs:
             if s.shape is not None:
                 s.shape = tuple(int(d) for d in s.shape)
@@ -114,6 +135,7 @@ class SubgraphExecutor:
             last[i] = n_ops
             first.setdefault(i, -1)
         requests = []
+        outside = sum(a.nbytes for a in self.variables.values())
         self.arrays = [None] * len(specs)
         for i, s in enumerate(specs):
             t = sg.tensors[i]
@@ -126,10 +148,12 @@ class SubgraphExecutor:
             if s.shape is None or i not in first:
                 continue
             if s.dtype == np.dtype(object):
+                outside += _nbytes(s.shape, np.dtype(np.intp))
+                _check_budget(outside)
                 self.arrays[i] = np.empty(s.shape, dtype=object)
                 continue
             requests.append(planner.Request(i, _nbytes(s.shape, s.dtype), first[i], last[i]))
-        total = sum(r.size for r in requests)
+        total = sum(r.size for r in requests) + outside
         if total > MAX_ARENA_BYTES:
             raise ModelError("model declares %d bytes of tensors, more than the %d-byte limit" % (total, MAX_ARENA_BYTES))
         offsets, size = planner.plan(requests, reuse=not self.preserve_all_tensors)
@@ -145,16 +169,19 @@ class SubgraphExecutor:
         cur = self.variables.get(i)
         if cur is not None and cur.shape == s.shape:
             return cur
+        _check_budget(_nbytes(s.shape, s.dtype))
         arr = np.zeros(s.shape, s.dtype)
         if t.data is not None:
             arr[...] = t.data
+        else:
+            arr[...] = _variable_reset_value(t)
         self.variables[i] = arr
         return arr
 
     def reset_variables(self):
         for i, arr in self.variables.items():
             t = self.sg.tensors[i]
-            arr[...] = t.data if t.data is not None else 0
+            arr[...] = t.data if t.data is not None else _variable_reset_value(t)
 
     # -- evaluation ---------------------------------------------------------------------------
     def invoke(self):
@@ -170,6 +197,9 @@ class SubgraphExecutor:
                 out_specs = [specs[i] for i in op.outputs]
                 self._prepare(kernel, in_specs, out_specs)
                 # Shapes known now get fresh buffers; only value-dependent outputs stay None.
+                for s in out_specs:
+                    if s.shape is not None:
+                        _check_budget(_nbytes(s.shape, s.dtype))
                 outs = [np.empty(s.shape, s.dtype) if s.shape is not None else None for s in out_specs]
                 for s, i, o in zip(out_specs, op.outputs, outs):
                     s.shape = None
@@ -178,14 +208,22 @@ class SubgraphExecutor:
             else:
                 outs = [arrays[i] if specs[i].shape is not None else None for i in op.outputs]
             t0 = time.perf_counter() if prof is not None else 0.0
-            res = kernel.eval(ins, outs)
+            try:
+                res = kernel.eval(ins, outs)
+            except (ModelError, RuntimeError):
+                raise
+            except MemoryError:
+                raise ModelError("%s (node %d): out of memory during invoke" % (op.opcode, kernel.node_index)) from None
+            except Exception as e:  # e.g. a corrupted-but-loadable model feeding a kernel nonsense
+                raise ModelError("%s (node %d) failed: %s: %s" % (op.opcode, kernel.node_index, type(e).__name__, e)) from None
             if res is not None:
                 for k, (i, r) in enumerate(zip(op.outputs, res)):
                     if r is None:
                         continue
                     buf = outs[k]
                     if buf is None:
-                        arrays[i] = np.ascontiguousarray(r, dtype=specs[i].dtype)
+                        # np.array, not ascontiguousarray: the latter turns a 0-d result into shape (1,).
+                        arrays[i] = np.array(r, dtype=specs[i].dtype, order="C")
                     elif r is not buf:
                         if np.shape(r) != buf.shape:
                             raise RuntimeError("%s (node %d) produced shape %s, planned %s"

@@ -59,7 +59,8 @@ class FlatBufferReader:
     def _spend(self, n, what):
         self.budget -= n
         if self.budget < 0:
-            raise ModelError("%s: the model references far more data than it contains (shared or cyclic offsets)" % what)
+            raise ModelError("%s: the model references far more data than it contains (shared or cyclic offsets)"
+                             % what)
 
     def scalar(self, kind, pos, what):
         fmt, n = _SCALAR[kind]
