@@ -83,7 +83,6 @@ def test_quantize_per_tensor(data):
 @given(data=st.data())
 def test_quantize_per_channel(data):
     dtype = data.draw(st.sampled_from([np.int8, np.uint8]))
-    info = np.iinfo(dtype)
     shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=5))
     axis = data.draw(st.integers(0, len(shape) - 1))
     scales = data.draw(hnp.arrays(np.float32, shape[axis], elements=st.sampled_from([0.1, 0.25, 0.02, 1.5])))

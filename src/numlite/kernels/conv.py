@@ -282,6 +282,30 @@ class DepthwiseConv2D(Kernel):
         return [out]
 
 
+def transpose_conv_geometry(kernel, shape_values, check_forward):
+    """Output shape, leading paddings and the unpadded scatter buffer shape of a TRANSPOSE_CONV
+    node (``kernel`` carries in_shape, w_shape [OC, KH, KW, IC], strides and padding)."""
+    vals = np.asarray(shape_values).reshape(-1)
+    n, h, wd, _ = kernel.in_shape
+    oc, kh, kw, _ = kernel.w_shape
+    if vals.size != 4:
+        raise ModelError("TRANSPOSE_CONV: output_shape must have 4 elements, got %d" % vals.size)
+    out_shape = tuple(int(v) for v in vals)
+    if min(out_shape) < 0 or out_shape[0] != n or out_shape[3] != oc:
+        raise ModelError("TRANSPOSE_CONV: output_shape %s does not match batch %d and %d output channels"
+                         % (out_shape, n, oc))
+    (sh, sw), (oh, ow) = kernel.strides, out_shape[1:3]
+    # LiteRT pads as if the output were the input of the forward convolution.
+    in_h, pad_h = compute_padding(oh, kh, sh, 1, kernel.padding)
+    in_w, pad_w = compute_padding(ow, kw, sw, 1, kernel.padding)
+    # LiteRT's float kernel refuses an output_shape whose forward convolution would not give the input's size.
+    if check_forward and (in_h, in_w) != (h, wd):
+        raise ModelError("TRANSPOSE_CONV: output_shape %s with this filter, stride and padding corresponds "
+                         "to a %dx%d input, but the input is %dx%d" % (out_shape, in_h, in_w, h, wd))
+    full = (n, max((h - 1) * sh + kh, pad_h + oh), max((wd - 1) * sw + kw, pad_w + ow), oc)
+    return out_shape, pad_h, pad_w, full
+
+
 @register("TRANSPOSE_CONV", versions=(1, 5))
 class TransposeConv(Kernel):
     """Float TRANSPOSE_CONV. Inputs: output_shape (int32 [4]), weights [OC, KH, KW, IC], input,
@@ -322,24 +346,7 @@ class TransposeConv(Kernel):
         return np.ascontiguousarray(w.transpose(3, 1, 2, 0).reshape(w.shape[3], -1))
 
     def _setup(self, shape_values):
-        vals = np.asarray(shape_values).reshape(-1)
-        n, h, wd, _ = self.in_shape
-        oc, kh, kw, _ = self.w_shape
-        if vals.size != 4:
-            raise ModelError("TRANSPOSE_CONV: output_shape must have 4 elements, got %d" % vals.size)
-        out_shape = tuple(int(v) for v in vals)
-        if min(out_shape) < 0 or out_shape[0] != n or out_shape[3] != oc:
-            raise ModelError("TRANSPOSE_CONV: output_shape %s does not match batch %d and %d output channels"
-                             % (out_shape, n, oc))
-        (sh, sw), (oh, ow) = self.strides, out_shape[1:3]
-        # LiteRT pads as if the output were the input of the forward convolution.
-        in_h, pad_h = compute_padding(oh, kh, sh, 1, self.padding)
-        in_w, pad_w = compute_padding(ow, kw, sw, 1, self.padding)
-        # LiteRT refuses an output_shape whose forward convolution would not give the input's size.
-        if (in_h, in_w) != (h, wd):
-            raise ModelError("TRANSPOSE_CONV: output_shape %s with this filter, stride and padding corresponds "
-                             "to a %dx%d input, but the input is %dx%d" % (out_shape, in_h, in_w, h, wd))
-        full = (n, max((h - 1) * sh + kh, pad_h + oh), max((wd - 1) * sw + kw, pad_w + ow), oc)
+        out_shape, pad_h, pad_w, full = transpose_conv_geometry(self, shape_values, check_forward=True)
         self.geometry = (out_shape, pad_h, pad_w, np.zeros(full, np.float32))
 
     def eval(self, inputs, outputs):

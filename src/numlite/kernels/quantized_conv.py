@@ -22,8 +22,8 @@ import numpy as np
 
 from ..errors import ModelError
 from ..schema.enums import ActivationFunctionType as Act
-from .common import check_types, compute_padding
-from .conv import window_from_options
+from .common import check_types
+from .conv import transpose_conv_geometry, window_from_options
 from .quantized_matmul import (activation_bounds, channel_scales, check_bias, check_bias_scale, exact_dtype,
                                exact_matmul, finish, int16_bias_kind, legacy_multiplier, node_arity, optional_input,
                                output_array, per_channel_multipliers, qparams, refuse, require_zero_points,
@@ -260,20 +260,7 @@ class QuantizedTransposeConv(QuantizedConvBase):
         return (np.asarray(w, self.ctype) - self.w_zp).transpose(3, 1, 2, 0).reshape(w.shape[3], -1)
 
     def _setup(self, shape_values):
-        vals = np.asarray(shape_values).reshape(-1)
-        n, h, wd, _ = self.in_shape
-        oc, kh, kw, _ = self.w_shape
-        if vals.size != 4:
-            raise ModelError("TRANSPOSE_CONV: output_shape must have 4 elements, got %d" % vals.size)
-        out_shape = tuple(int(v) for v in vals)
-        if min(out_shape) < 0 or out_shape[0] != n or out_shape[3] != oc:
-            raise ModelError("TRANSPOSE_CONV: output_shape %s does not match batch %d and %d output channels"
-                             % (out_shape, n, oc))
-        (sh, sw), (oh, ow) = self.strides, out_shape[1:3]
-        # LiteRT pads as if the output were the input of the forward convolution.
-        _, pad_h = compute_padding(oh, kh, sh, 1, self.padding)
-        _, pad_w = compute_padding(ow, kw, sw, 1, self.padding)
-        full = (n, max((h - 1) * sh + kh, pad_h + oh), max((wd - 1) * sw + kw, pad_w + ow), oc)
+        out_shape, pad_h, pad_w, full = transpose_conv_geometry(self, shape_values, check_forward=False)
         self.geometry = (out_shape, pad_h, pad_w, np.zeros(full, np.int64))
 
     def eval(self, inputs, outputs):

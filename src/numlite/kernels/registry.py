@@ -54,13 +54,12 @@ def register(opcode, versions=(1, 1), variant="reference", types=None, match=Non
     hybrid kernels live beside the float ones in their own modules.
     """
     lo, hi = versions
-    special = None
-    if types or match:
-        tset = tuple(types) if types else None
+    tset = tuple(types) if types else None
 
-        def special(inputs):
-            t = inputs[0].type_name if inputs and inputs[0] is not None else None
-            return (tset is None or t in tset) and (match is None or bool(match(inputs)))
+    def applies(inputs):
+        t = inputs[0].type_name if inputs and inputs[0] is not None else None
+        return (tset is None or t in tset) and (match is None or bool(match(inputs)))
+    special = applies if (types or match) else None
 
     def deco(cls):
         cls.variant = variant
