@@ -12,10 +12,10 @@ import numpy as np
 from ..errors import ModelError, UnsupportedOpError
 from ..schema.enums import ActivationFunctionType as Act
 from .common import broadcast_shape, check_types
+from .fixedpoint import float_to_int32_x86
 from .registry import Kernel, register
 
 QUANTIZABLE = ("INT8", "UINT8", "INT16")
-_INT32_MIN = np.iinfo(np.int32).min
 
 
 # -- shared helpers ---------------------------------------------------------------------------
@@ -86,23 +86,6 @@ def fused_clamp(kernel, out_dtype):
     lo = info.min if lo is None else max(lo, info.min)
     hi = info.max if hi is None else min(hi, info.max)
     return dt.type(lo), dt.type(hi)
-
-
-def float_to_int32_x86(x):
-    """static_cast<int32_t>(double) as x86 executes it: truncation toward zero, and the
-    "integer indefinite" value INT32_MIN for NaN or anything out of range (C++ leaves it
-    undefined; LiteRT's results on x86 show this value)."""
-    x = np.trunc(np.asarray(x, np.float64))
-    bad = ~((x >= _INT32_MIN) & (x <= np.iinfo(np.int32).max))
-    return np.where(bad, _INT32_MIN, x).astype(np.int32)
-
-
-def round_half_away(x):
-    """std::round / TfLiteRound: halves round away from zero (exact for any float)."""
-    a = np.abs(x)
-    r = np.floor(a)
-    r = r + (a - r >= 0.5)
-    return np.copysign(r, x)
 
 
 def division_by_zero(kernel):

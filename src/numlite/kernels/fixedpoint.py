@@ -20,9 +20,27 @@ INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
 def round_half_away(x):
-    """TfLiteRound / std::round: halves go away from zero (NumPy's round goes to even)."""
-    x = np.asarray(x, np.float64)
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+    """TfLiteRound / std::round: halves go away from zero (NumPy's round goes to even).
+
+    Exact for every float and keeps the float type: floor(|x| + 0.5) is not exact (the
+    addition itself can round), while |x| - floor(|x|) always is.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    a = np.abs(x)
+    r = np.floor(a)
+    r = r + (a - r >= 0.5)
+    return np.copysign(r, x)
+
+
+def float_to_int32_x86(x, dtype=np.int32):
+    """static_cast<int32_t>(float or double) as x86 executes it (cvttss2si / cvttsd2si):
+    truncation toward zero, and the "integer indefinite" INT32_MIN for NaN or anything out of
+    range. C++ leaves that case undefined; LiteRT's results on x86 show this value."""
+    x = np.trunc(np.asarray(x, np.float64))
+    bad = ~((x >= INT32_MIN) & (x <= INT32_MAX))
+    return np.where(bad, INT32_MIN, np.where(bad, 0, x)).astype(dtype)
 
 
 def quantize_multiplier(real_multiplier):
@@ -123,28 +141,30 @@ def multiply_by_quantized_multiplier_greater_than_one(x, quantized_multiplier, l
                                                  quantized_multiplier)
 
 
-def saturating_left_shift(x, shift, bits=32):
-    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return np.clip(np.asarray(x, np.int64) << shift, lo, hi)
-
-
 def dtype_range(dtype):
     info = np.iinfo(np.dtype(dtype))
     return int(info.min), int(info.max)
 
 
+def quantize_bound(value, scale, zero_point):
+    """``zero_point + TfLiteRound(value / scale)`` as LiteRT computes a clamp bound: float32
+    division, round half away from zero, x86 float→int32 conversion."""
+    return int(zero_point) + int(float_to_int32_x86(round_half_away(np.float32(value) / np.float32(scale))))
+
+
 def quantized_activation_range(activation, scale, zero_point, dtype):
     """CalculateActivationRangeQuantized: the fused activation as a clamp in the quantized domain.
 
-    Bounds are quantized with round-half-away (TfLiteRound) and intersected with the dtype range.
+    Bounds are quantized as LiteRT does: float32 division, TfLiteRound (half away from zero),
+    x86 float→int32 conversion, then intersected with the dtype range. TANH and SIGN_BIT are
+    not clamps there: they leave the full range.
     """
     from ..schema.enums import ActivationFunctionType as Act
     qmin, qmax = dtype_range(dtype)
 
     def q(v):
-        # LiteRT divides in float32 (real / scale with float operands) before TfLiteRound.
-        return int(zero_point) + int(round_half_away(np.float32(v) / np.float32(scale)))
-    if activation == Act.NONE:
+        return quantize_bound(v, scale, zero_point)
+    if activation in (Act.NONE, Act.TANH, Act.SIGN_BIT):
         return qmin, qmax
     if activation == Act.RELU:
         return max(qmin, q(0.0)), qmax
@@ -161,17 +181,3 @@ def requantize(acc, quantized_multiplier, shift, zero_point, lo, hi, dtype):
     conv / fully-connected / pooling kernels."""
     out = multiply_by_quantized_multiplier(acc, quantized_multiplier, shift) + int(zero_point)
     return np.clip(out, lo, hi).astype(dtype)
-
-
-def lut_int8(func, input_scale, input_zero_point, output_scale, output_zero_point, dtype):
-    """A 256-entry table for an int8/uint8 activation (LiteRT's LUTPopulate for 8-bit types).
-
-    Each possible input value is dequantized, passed through ``func`` in float, then quantized
-    with round-half-away and clamped. Index the table with ``value - dtype_min``.
-    """
-    qmin, qmax = dtype_range(dtype)
-    vals = np.arange(qmin, qmax + 1, dtype=np.int64)
-    real = np.float32(input_scale) * (vals - input_zero_point).astype(np.float32)
-    y = np.asarray(func(real.astype(np.float32)), np.float32)
-    q = round_half_away(y.astype(np.float32) / np.float32(output_scale)) + output_zero_point
-    return np.clip(q, qmin, qmax).astype(dtype)

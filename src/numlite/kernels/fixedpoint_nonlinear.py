@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .fixedpoint import (INT32_MAX, INT32_MIN, quantize_multiplier_scalar, round_half_away,
+from .fixedpoint import (INT32_MAX, INT32_MIN, float_to_int32_x86, quantize_multiplier_scalar, round_half_away,
                          rounding_divide_by_pot, saturating_rounding_doubling_high_mul, wrap_int32)
 
 srdhm = saturating_rounding_doubling_high_mul
@@ -70,11 +70,8 @@ def libm(name, x):
 
 
 def float_to_int32(x):
-    """static_cast<int32_t>(float) as x86 executes it: truncation, and 0x80000000 (INT32_MIN) for
-    NaN or values outside the int32 range (C++ leaves that undefined; cvttss2si does this)."""
-    x = np.asarray(x, np.float64)
-    bad = ~np.isfinite(x) | (x >= 2.0 ** 31) | (x < -(2.0 ** 31))
-    return np.where(bad, INT32_MIN, np.trunc(np.where(bad, 0, x))).astype(np.int64)
+    """x86 static_cast<int32_t> (fixedpoint.float_to_int32_x86), as int64."""
+    return float_to_int32_x86(x, np.int64)
 
 
 # ---------------------------------------------------------------------------------------------

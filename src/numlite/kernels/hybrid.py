@@ -26,7 +26,7 @@ from .common import check_types
 from .conv import window_from_options
 from .quantized_conv import check_rank, conv_weight_matrix, depthwise_accumulate, grouped_matmul, im2col
 from .quantized_matmul import (bmm_shapes, exact_dtype, exact_matmul, fc_rows, float_to_int32, node_arity,
-                               optional_input, output_array, qparams, refuse, round_away, value_bound)
+                               optional_input, output_array, qparams, refuse, value_bound)
 from .registry import Kernel, register
 
 F32 = np.float32
@@ -53,7 +53,7 @@ def symmetric_quantize(rows):
     safe = np.where(zero, F32(1), rng)
     scale = np.where(zero, F32(1), safe / F32(127)).astype(F32)
     inv = (F32(127) / safe).astype(F32)
-    q = np.clip(round_away(rows * inv[:, None]), -127, 127)
+    q = np.clip(fp.round_half_away(rows * inv[:, None]), -127, 127)
     q[zero] = 0
     return q.astype(F32), scale
 
@@ -78,10 +78,10 @@ def asymmetric_quantize(rows):
     scale = np.where(flat, 1.0, (rmax - rmin) / 255.0)
     zp_min, zp_max = -128.0 - rmin / scale, 127.0 - rmax / scale
     zp = np.where(128.0 + np.abs(rmin / scale) < 127.0 + np.abs(rmax / scale), zp_min, zp_max)
-    offset = np.clip(round_away(zp), -128, 127).astype(np.int64)
+    offset = np.clip(fp.round_half_away(zp), -128, 127).astype(np.int64)
     offset[flat] = 0
     inv = (F32(1) / scale32).astype(F32)
-    q = np.clip(round_away(rows * inv[:, None]) + offset[:, None], -128, 127)
+    q = np.clip(fp.round_half_away(rows * inv[:, None]) + offset[:, None], -128, 127)
     q[flat] = 0
     return q.astype(F32), scale32, offset
 

@@ -3,7 +3,8 @@ import numpy as np
 
 from ..errors import ModelError
 from .common import check_types
-from .elementwise import check_arity, check_output_type, float_to_int32_x86, quiet, round_half_away, unsupported
+from .elementwise import check_arity, check_output_type, quiet, unsupported
+from .fixedpoint import float_to_int32_x86, round_half_away
 from .registry import Kernel, register
 
 

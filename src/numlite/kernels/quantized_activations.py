@@ -13,8 +13,8 @@
 import numpy as np
 
 from .fixedpoint import (multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_greater_than_one,
-                         quantize_multiplier_scalar, rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
-                         wrap_int32)
+                         quantize_bound, quantize_multiplier_scalar, rounding_divide_by_pot,
+                         saturating_rounding_doubling_high_mul, wrap_int32)
 from .fixedpoint_nonlinear import (INT16_MAX, INT16_MIN, calculate_input_radius, checked_log2,
                                    count_leading_zeros32, exp_on_negative_values, get_reciprocal,
                                    libm, log_x_for_x_greater_than_or_equal_to_1, logistic_int16, lookup_8bit,
@@ -23,8 +23,7 @@ from .fixedpoint_nonlinear import (INT16_MAX, INT16_MIN, calculate_input_radius,
                                    saturating_doubling_high_mul16, saturating_left_shift16, srdhm16, tanh_int16,
                                    wrap_int16)
 from .common import broadcast_shape
-from .quantized_elementwise import (centred, check_arity, dtype_limits, malformed, qparams, quantize_bound,
-                                    quantized_input, refuse)
+from .quantized_elementwise import centred, check_arity, dtype_limits, malformed, qparams, quantized_input, refuse
 from .registry import Kernel, register
 
 f32 = np.float32

@@ -21,9 +21,9 @@ from ..errors import ModelError, UnsupportedOpError
 from ..schema.enums import ActivationFunctionType as Act
 from .common import broadcast_shape
 from .fixedpoint import (multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_smaller_than_one_exp,
-                         quantize_multiplier_scalar, round_half_away, rounding_divide_by_pot,
+                         quantize_multiplier_scalar, quantized_activation_range, rounding_divide_by_pot,
                          saturating_rounding_doubling_high_mul, wrap_int32)
-from .fixedpoint_nonlinear import (checked_log2, count_leading_sign_bits32, float_to_int32, get_reciprocal,
+from .fixedpoint_nonlinear import (checked_log2, count_leading_sign_bits32, get_reciprocal,
                                    inv_sqrt_quantized_multiplier, srdhm16)
 from .registry import Kernel, register
 
@@ -71,23 +71,10 @@ def dtype_limits(type_name):
     return int(info.min), int(info.max)
 
 
-def quantize_bound(bound, scale, zero_point):
-    """``zero_point + TfLiteRound(bound / scale)`` with LiteRT's float32 division."""
-    return zero_point + int(float_to_int32(round_half_away(np.float32(bound) / np.float32(scale))))
-
-
 def activation_range(kernel, activation, spec):
-    """CalculateActivationRangeQuantized: a fused activation as a clamp on the output's integers.
-    Activations that are not clamps (TANH, SIGN_BIT) leave the full range, as in LiteRT."""
-    qmin, qmax = dtype_limits(spec.type_name)
+    """CalculateActivationRangeQuantized on the output's integers (fixedpoint.quantized_activation_range)."""
     scale, zp = qparams(kernel, spec, "output")
-    if activation == Act.RELU:
-        return max(qmin, quantize_bound(0.0, scale, zp)), qmax
-    if activation == Act.RELU6:
-        return max(qmin, quantize_bound(0.0, scale, zp)), min(qmax, quantize_bound(6.0, scale, zp))
-    if activation == Act.RELU_N1_TO_1:
-        return max(qmin, quantize_bound(-1.0, scale, zp)), min(qmax, quantize_bound(1.0, scale, zp))
-    return qmin, qmax
+    return quantized_activation_range(activation, scale, zp, spec.dtype)
 
 
 def multiplier_smaller_than_one(kernel, real, what):

@@ -99,14 +99,6 @@ def activation_bounds(kernel, act, scale, zero_point, dtype, allow_unclamped=Tru
     return fp.dtype_range(dtype)
 
 
-def round_away(x):
-    """std::round / TfLiteRound: halves away from zero, exact for every double (floor(|x| + 0.5)
-    is not: the addition itself can round)."""
-    x = np.asarray(x)
-    t = np.trunc(x)
-    return t + np.where(np.abs(x - t) >= 0.5, np.sign(x), 0)
-
-
 def exact_dtype(terms, max_a, max_b):
     """The float type in which a sum of ``terms`` products |a| <= max_a, |b| <= max_b is exact."""
     return np.float32 if int(terms) * int(max_a) * int(max_b) < (1 << 24) else np.float64
@@ -137,14 +129,12 @@ def rescale_fixed(acc, multiplier, shift, accumulator_bits=32):
 def rescale_double(acc, scale):
     """static_cast<int32_t>(round(double(acc) * effective_scale)), the reference fully-connected
     kernels' requantization."""
-    return float_to_int32(round_away(np.asarray(acc, np.int64).astype(np.float64) * np.asarray(scale, np.float64)))
+    return float_to_int32(fp.round_half_away(np.asarray(acc, np.int64).astype(np.float64) * np.asarray(scale, np.float64)))
 
 
 def float_to_int32(v):
-    """C++ static_cast<int32_t> of a float/double: truncation toward zero; out-of-range values
-    (undefined behaviour) give INT32_MIN, as x86's cvttss2si / cvttsd2si do."""
-    t = np.trunc(np.asarray(v, np.float64))
-    return np.where((t >= INT32_MIN) & (t < -INT32_MIN), t, INT32_MIN).astype(np.int64)
+    """x86 static_cast<int32_t> (fixedpoint.float_to_int32_x86), as int64 for further arithmetic."""
+    return fp.float_to_int32_x86(v, np.int64)
 
 
 def effective_scale(input_scale, filter_scales, output_scale):

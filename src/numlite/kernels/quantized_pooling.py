@@ -20,28 +20,15 @@ QUANT = ("INT8", "UINT8", "INT16")
 
 
 def quantized_clamp(kernel, act, out):
-    """CalculateActivationRangeQuantized: the activation bounds quantized with the output's
-    float32 scale (float32 division, then TfLiteRound = round half away from zero)."""
-    lo, hi = fp.dtype_range(out.dtype)
-    bounds = {Act.NONE: (None, None), Act.RELU: (0.0, None), Act.RELU6: (0.0, 6.0),
-              Act.RELU_N1_TO_1: (-1.0, 1.0)}.get(act)
-    if bounds is None:
-        if act in (Act.TANH, Act.SIGN_BIT):
-            # LiteRT's quantized activation range leaves these unclamped.
-            return lo, hi
+    """CalculateActivationRangeQuantized (fixedpoint.quantized_activation_range) for the output."""
+    if act not in Act:
         raise model_error(kernel, "unknown fused activation function %d" % act)
-    if bounds == (None, None):
-        return lo, hi
+    if act in (Act.NONE, Act.TANH, Act.SIGN_BIT):
+        return fp.dtype_range(out.dtype)
     scale, zp = qparams(out)
     if not scale > 0:
         raise model_error(kernel, "a fused activation on quantized data needs a positive output scale")
-
-    def quantize(v):
-        return zp + int(fp.round_half_away(np.float32(v) / np.float32(scale)))
-    lo = max(lo, quantize(bounds[0]))
-    if bounds[1] is not None:
-        hi = min(hi, quantize(bounds[1]))
-    return lo, hi
+    return fp.quantized_activation_range(act, scale, zp, out.dtype)
 
 
 class _QuantizedPool(Kernel):

@@ -7,16 +7,11 @@ Index and weight computations follow LiteRT's reference kernels step by step in 
 import numpy as np
 
 from .common import check_types
+from .fixedpoint import round_half_away
 from .registry import register
 from .shape import ValueShapedKernel, expect_inputs, int_values, model_error, require, same_type
 
 _F = np.float32
-
-
-def _round_half_away(x):
-    """std::round on float32 values, exactly (no x + 0.5 rounding error)."""
-    t = np.trunc(x)
-    return t + np.sign(x) * (np.abs(x - t) >= _F(0.5))
 
 
 class _Resize(ValueShapedKernel):
@@ -56,7 +51,7 @@ class ResizeNearestNeighbor(_Resize):
     def sampling(self, in_size, out_size):
         pos = (np.arange(out_size, dtype=_F) + _F(0.5 if self.half else 0.0)) * self.scale(in_size, out_size)
         # align_corners rounds to the nearest source pixel; otherwise the position is floored.
-        idx = _round_half_away(pos) if self.align else np.floor(pos)
+        idx = round_half_away(pos) if self.align else np.floor(pos)
         idx = np.minimum(idx.astype(np.int64), in_size - 1)
         if self.half:
             idx = np.maximum(idx, 0)
