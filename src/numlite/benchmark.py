@@ -47,13 +47,12 @@ def benchmark_model(path, runs=20, warmup=2, compare_litert=False, resolver="AUT
     times, outs = _time(it, feed, runs, warmup)
     results = {"numlite": {"times": times, "prepare": prepare, "arena": it.arena_size}}
     if profile:
-        ex = it._executor(0)
-        ex.profile = []
+        it.runtime.set_profiling(True)
         it.invoke()
         per = {}
-        for _, op, dt in ex.profile:
+        for _, op, dt in it.runtime.profile(0):
             per[op] = per.get(op, 0.0) + dt
-        ex.profile = None
+        it.runtime.set_profiling(False)
         results["numlite"]["profile"] = per
     if compare_litert:
         try:

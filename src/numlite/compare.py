@@ -62,7 +62,7 @@ def compare_model(path, feed=None, resolver="BUILTIN_REF", seed=0):
         feed = dict(zip((d["index"] for d in details), random_inputs(details, seed)))
     _run(ours, feed)
     _run(theirs, feed)
-    sg = ours._model.subgraphs[0]
+    sg = ours.runtime.model.subgraphs[0]
     rows = []
     for node, op in enumerate(sg.operators):
         for t in op.outputs:

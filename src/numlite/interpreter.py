@@ -28,7 +28,9 @@ LiteRT with its reference kernels. Intentional differences:
 - ``allocate_tensors()`` refuses inputs and variables larger than the executor's arena limit
   before any kernel runs (LiteRT tries to allocate them).
 - Native code cannot be loaded: ``load_delegate()``, a non-empty ``experimental_delegates`` and
-  ``InterpreterWithCustomOps`` with registerers raise ValueError. ``num_threads`` is validated and
+  ``InterpreterWithCustomOps`` with the name of a native registerer raise ValueError; its
+  registerers are Python functions adding Python kernels instead (something LiteRT's Python
+  package cannot do). ``num_threads`` is validated and
   ignored.
 - ``model_content`` may be any bytes-like object (LiteRT wants ``bytes``); ``experimental_op_resolver_type``
   may also be a member of LiteRT's own ``OpResolverType``; ``SignatureRunner`` accepts lists.
@@ -46,8 +48,8 @@ import numpy as np
 
 from .errors import ModelError
 from .loader import load_model
-from .runtime import executor as executor_module
-from .runtime.executor import SubgraphExecutor
+from .kernels.registry import CustomOpResolver
+from .runtime.model import ModelRuntime
 
 __all__ = ["Interpreter", "InterpreterWithCustomOps", "OpResolverType", "SignatureRunner", "load_delegate", "Delegate"]
 
@@ -182,8 +184,8 @@ class Interpreter:
         self._reference_only = experimental_op_resolver_type.name == "BUILTIN_REF"
         self._preserve_all = bool(experimental_preserve_all_tensors)
         self._compress_zero_points = bool(experimental_compress_quantization_zero_points)
-        self._executors = {}
-        self._resized = {}                 # subgraph → tensors resized since its last allocation
+        self._runtime = ModelRuntime(self._model, reference_only=self._reference_only,
+                                     preserve_all_tensors=self._preserve_all, custom_ops=self._custom_ops())
         self._views = weakref.WeakSet()    # owners of live tensor() views
         self._signature_defs = self.get_signature_list()
 
@@ -191,24 +193,21 @@ class Interpreter:
     def experimental_compress_quantization_zero_points(self):
         return self._compress_zero_points
 
+    def _custom_ops(self):
+        return None
+
+    @property
+    def runtime(self):
+        """The :class:`numlite.runtime.ModelRuntime` behind this interpreter (numlite's own API:
+        memory reports, profiling, the kernels chosen per node, subgraph execution)."""
+        return self._runtime
+
     # -- executors -------------------------------------------------------------------------
     def _executor(self, subgraph_index=0):
-        ex = self._executors.get(subgraph_index)
-        if ex is None:
-            self._check_subgraph(subgraph_index)
-            ex = SubgraphExecutor(self._model, subgraph_index, self._reference_only, self._preserve_all, runtime=self)
-            self._executors[subgraph_index] = ex
-            self._resized[subgraph_index] = set()
-        return ex
-
-    def subgraph_executor(self, subgraph_index):
-        """Used by control-flow kernels (CALL_ONCE, IF, WHILE) to run other subgraphs."""
-        return self._executor(subgraph_index)
+        return self._runtime.executor(subgraph_index)
 
     def _check_subgraph(self, subgraph_index):
-        n = len(self._model.subgraphs)
-        if not 0 <= subgraph_index < n:
-            raise ValueError("Invalid subgraph index %d exceeds max subgraph index %d" % (subgraph_index, n))
+        self._runtime.check_subgraph(subgraph_index)
 
     def _tensor_executor(self, tensor_index, subgraph_index):
         """Validate (tensor, subgraph) indices as LiteRT's bindings do; return the executor."""
@@ -232,36 +231,10 @@ class Interpreter:
             raise _as_runtime_error(e)
 
     def _allocate(self, subgraph_index):
-        ex = self._executor(subgraph_index)
-        # LiteRT's AllocateTensors is a no-op on a ready graph: input values set before a
-        # redundant call survive it.
-        if ex.allocated and not self._resized[subgraph_index]:
-            return
-        self._check_declared_size(ex)
-        self._call(ex.allocate)
-        self._resized[subgraph_index].clear()
-
-    def _check_declared_size(self, ex):
-        """Refuse inputs and variables larger than the executor's arena limit before any
-        kernel prepares: kernels size their scratch buffers from them, outside the arena."""
-        limit = executor_module.MAX_ARENA_BYTES
-        total = 0
-        for i in set(ex.sg.inputs) | {i for i, t in enumerate(ex.sg.tensors) if t.is_variable}:
-            t = ex.sg.tensors[i]
-            if not t.is_constant:
-                n = 1
-                for d in ex.shapes[i]:
-                    n *= int(d)
-                total += n * t.dtype.itemsize
-        if total > limit:
-            raise _as_runtime_error(ModelError("subgraph %d: inputs and variables need %d bytes, more than the %d-byte "
-                                               "limit" % (ex.index, total, limit)))
+        self._call(self._runtime.allocate, subgraph_index)
 
     def _invoke(self, subgraph_index):
-        ex = self._executor(subgraph_index)
-        if not ex.allocated:
-            raise RuntimeError("Invoke called on model that is not ready. Call allocate_tensors() first.")
-        self._call(ex.invoke)
+        self._call(self._runtime.invoke, subgraph_index)
 
     def allocate_tensors(self):
         self._ensure_safe()
@@ -270,29 +243,21 @@ class Interpreter:
     @property
     def arena_size(self):
         """Bytes of the planned activation arena of the primary subgraph (after allocate_tensors)."""
-        return self._executor(0).arena_size
+        return self._runtime.executor(0).arena_size
 
     def invoke(self):
         self._ensure_safe()
         self._invoke(0)
 
     def reset_all_variables(self):
-        # LiteRT resets the variables of every subgraph and fails on one not allocated yet.
-        for sgi, sg in enumerate(self._model.subgraphs):
-            ex = self._executors.get(sgi)
-            for i, t in enumerate(sg.tensors):
-                if t.is_variable and (ex is None or i not in ex.variables):
-                    raise RuntimeError("ResetVariableTensors: variable tensor %d of subgraph %d is not allocated; "
-                                       "call allocate_tensors() first" % (i, sgi))
-        for ex in self._executors.values():
-            ex.reset_variables()
+        self._runtime.reset_variables()
 
     def num_subgraphs(self):
         return len(self._model.subgraphs)
 
     # -- details -----------------------------------------------------------------------------
     def _shape(self, ex, i):
-        if i in self._resized[ex.index]:
+        if self._runtime.is_resized(ex.index, i):
             return ex.shapes[i]
         t = ex.sg.tensors[i]
         if t.is_constant:   # fixed size; a sparse constant's data holds only its stored values
@@ -389,7 +354,7 @@ class Interpreter:
     def _data(self, ex, i):
         """The tensor's current array, or None where LiteRT's data pointer would be null."""
         t = ex.sg.tensors[i]
-        a = None if i in self._resized[ex.index] else ex.arrays[i]
+        a = None if self._runtime.is_resized(ex.index, i) else ex.arrays[i]
         if a is None and t.is_constant:
             a = t.data   # constants are readable before allocation, like LiteRT's mapped buffers
         if a is None and 0 in tuple(self._shape(ex, i)):
@@ -533,14 +498,13 @@ class Interpreter:
                     raise RuntimeError("Attempting to resize dimension %d of tensor %d with value %d to %d. "
                                        "ResizeInputTensorStrict only allows mutating unknown dimensions identified "
                                        "by -1." % (d, index, s, want))
-        if ex.arrays[index] is not None and index not in self._resized[subgraph_index] and current == tuple(dims):
+        if ex.arrays[index] is not None and not self._runtime.is_resized(subgraph_index, index) and current == tuple(dims):
             return  # LiteRT keeps the allocation when nothing changes
         if t.is_constant:
             raise RuntimeError("Attempting to resize a fixed-size tensor.")
         if any(d < 0 for d in dims):
             raise RuntimeError("ResizeInputTensor: negative dimension in %s" % (dims,))
-        ex.resize_input(index, dims)
-        self._resized[subgraph_index].add(index)
+        self._runtime.resize_input(subgraph_index, index, dims)
 
     # -- signatures --------------------------------------------------------------------------
     def _get_full_signature_list(self):
@@ -562,10 +526,24 @@ class Interpreter:
 
 
 class InterpreterWithCustomOps(Interpreter):
+    """An Interpreter with custom ops of its own, written in Python (LiteRT's class name and argument).
+
+    Each registerer is a callable ``fn(resolver)`` that calls ``resolver.add_custom("MyOp",
+    MyKernel)``; ``MyKernel`` has ``prepare(self, node, inputs, outputs)`` and ``eval(self, node,
+    inputs, outputs)`` (see :mod:`numlite.kernels.contract`). The ops are known to this interpreter
+    only. LiteRT's registerers name native functions (strings), which numlite cannot load."""
+
     def __init__(self, custom_op_registerers=None, **kwargs):
-        if custom_op_registerers:
-            raise ValueError("numlite cannot load native custom op registerers")
+        self._resolver = CustomOpResolver()
+        for fn in custom_op_registerers or ():
+            if isinstance(fn, str) or not callable(fn):
+                raise ValueError("numlite cannot load native custom op registerers such as %r; pass a Python function "
+                                 "that calls resolver.add_custom(name, kernel_class)" % (fn,))
+            fn(self._resolver)
         super().__init__(**kwargs)
+
+    def _custom_ops(self):
+        return self._resolver.entries
 
 
 def _encode_string_array(value, given_type):

@@ -486,7 +486,7 @@ class _Spec:
 
 class _Op:
     def __init__(self, opcode):
-        self.opcode, self.version, self.options = opcode, 1, {}
+        self.opcode, self.version, self.options, self.custom = opcode, 1, {}, False
 
 
 @pytest.mark.parametrize("opcode", ["LSTM", "UNIDIRECTIONAL_SEQUENCE_LSTM", "BIDIRECTIONAL_SEQUENCE_LSTM"])

@@ -26,7 +26,7 @@ class _ShapeSpec:
         self.shape = self.data.shape
 
 
-@register("Convolution2DTransposeBias", versions=(1, 1))
+@register("Convolution2DTransposeBias", versions=(1, 1), custom=True)
 class Convolution2DTransposeBias(TransposeConv):
     def prepare(self, inputs, outputs):
         raw = self.op.custom_options or b""

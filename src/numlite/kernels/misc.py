@@ -5,6 +5,7 @@ import numpy as np
 from ..errors import ModelError
 from ..schema.enums import ActivationFunctionType as Act
 from .common import apply_activation, check_types, const_value
+from .contract import MAX_TENSOR_BYTES
 from .registry import Kernel, register
 
 
@@ -269,13 +270,12 @@ class Densify(Kernel):
     accepts_sparse = True
 
     def prepare(self, inputs, outputs):
-        from ..runtime.executor import MAX_ARENA_BYTES
         x = inputs[0]
         sparsity = x.sparsity
         if x.data is None or not sparsity:
             raise ModelError("DENSIFY needs a constant sparse input tensor")
         dense_bytes = int(np.prod(x.shape, dtype=np.float64)) * x.dtype.itemsize
-        if dense_bytes > MAX_ARENA_BYTES:
+        if dense_bytes > MAX_TENSOR_BYTES:
             raise ModelError("DENSIFY: dense shape %s needs %d bytes, over the limit" % (x.shape, dense_bytes))
         self.dense = densify(np.asarray(x.data).reshape(-1), x.shape, sparsity)
         outputs[0].shape = x.shape

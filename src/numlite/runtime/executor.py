@@ -1,43 +1,29 @@
 """Prepare once, evaluate often: the per-subgraph executor.
 
-``allocate()`` runs every kernel's prepare in graph order (shape inference and precomputation),
-then plans one arena for all intermediate tensors with lifetime-based reuse. ``invoke()`` runs
+``allocate()`` runs every kernel's prepare in graph order (shape inference, precomputation and
+scratch requests), then plans one arena for the intermediate tensors *and* the kernels' scratch
+buffers with lifetime-based reuse (a scratch buffer lives for its node only). ``invoke()`` runs
 the kernels' eval. An op whose inputs have data-dependent (dynamic) shapes is prepared again at
-each invoke, like TFLite's dynamic tensors.
+each invoke, like TFLite's dynamic tensors; its scratch is allocated then.
 """
 import time
 
 import numpy as np
 
 from ..errors import ModelError, UnsupportedOpError
+from ..kernels.contract import MAX_TENSOR_BYTES, Node, TensorSpec
 from ..kernels.registry import lookup
 from . import planner
 
+__all__ = ["SubgraphExecutor", "MemoryReport", "MAX_ARENA_BYTES", "TensorSpec"]
+
 # Refuse to plan an arena larger than this (a corrupted shape must not exhaust memory).
-MAX_ARENA_BYTES = 1 << 34
+MAX_ARENA_BYTES = MAX_TENSOR_BYTES
 
 
-class TensorSpec:
-    """What prepare sees of a tensor: shape (None = dynamic), type, quantization, constant data."""
-
-    __slots__ = ("index", "name", "shape", "type_name", "dtype", "quantization", "data", "is_variable", "sparsity")
-
-    def __init__(self, index, t, shape):
-        self.index, self.name = index, t.name
-        self.shape = shape
-        self.type_name, self.dtype = t.type_name, t.dtype
-        self.quantization = t.quantization
-        self.data = t.data if not t.is_variable else None
-        self.is_variable = t.is_variable
-        self.sparsity = t.sparsity
-
-    def __repr__(self):
-        return "TensorSpec(%d %r %s %s)" % (self.index, self.name, self.type_name, self.shape)
-
-
-def _check_budget(nbytes):
+def check_budget(nbytes, what="model needs"):
     if nbytes > MAX_ARENA_BYTES:
-        raise ModelError("model needs %d bytes of tensors, more than the %d-byte limit" % (nbytes, MAX_ARENA_BYTES))
+        raise ModelError("%s %d bytes of tensors, more than the %d-byte limit" % (what, nbytes, MAX_ARENA_BYTES))
 
 
 def _variable_reset_value(t):
@@ -56,20 +42,106 @@ def _nbytes(shape, dtype):
     return n * dtype.itemsize
 
 
+def _root(a):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def owned_bytes(obj, arena=None, _seen=None, _depth=0):
+    """Bytes of NumPy memory ``obj`` (a kernel) keeps alive that neither the arena nor the model
+    file holds: arrays it allocated, looked for in its attributes, their containers and the
+    attributes of objects it holds, a few levels deep."""
+    seen = set() if _seen is None else _seen
+    total = 0
+    if isinstance(obj, np.ndarray):
+        r = _root(obj)
+        if r.base is None and r is not arena and id(r) not in seen and r.dtype != object:
+            seen.add(id(r))
+            total += r.nbytes
+        return total
+    if _depth > 3 or id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, dict):
+        items = obj.values()
+    elif isinstance(obj, (list, tuple)):
+        items = obj
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+        items = vars(obj).values()
+    elif hasattr(obj, "__slots__"):
+        items = [getattr(obj, s, None) for s in obj.__slots__]
+    else:
+        return 0
+    for v in items:
+        if isinstance(v, (np.ndarray, dict, list, tuple)) or hasattr(v, "__dict__") or hasattr(v, "__slots__"):
+            total += owned_bytes(v, arena, seen, _depth + 1)
+    return total
+
+
+class MemoryReport:
+    """What one subgraph holds per invoke, by kind (bytes).
+
+    ``arena``: the planned arena (tensors and scratch, shared by lifetime); ``scratch``: the
+    scratch requests inside it, summed; ``persistent``: per-node data the kernels keep (weights
+    rearranged for matmul, tables, row sums); ``variables``: state tensors; ``constants_mapped``:
+    constant data read in place from the model bytes; ``constants_owned``: constant data numlite
+    had to decode into its own memory (unpacked 4-bit, densified, copies)."""
+
+    FIELDS = ("arena", "scratch", "persistent", "variables", "constants_mapped", "constants_owned")
+
+    def __init__(self, **kw):
+        for f in self.FIELDS:
+            setattr(self, f, int(kw.get(f, 0)))
+
+    @property
+    def total(self):
+        """Everything numlite allocates for the model (arena, persistent, variables, owned constants);
+        the mapped constants are the model bytes themselves."""
+        return self.arena + self.persistent + self.variables + self.constants_owned
+
+    def __add__(self, other):
+        return MemoryReport(**{f: getattr(self, f) + getattr(other, f) for f in self.FIELDS})
+
+    def as_dict(self):
+        d = {f: getattr(self, f) for f in self.FIELDS}
+        d["total"] = self.total
+        return d
+
+    def __repr__(self):
+        return "MemoryReport(%s)" % ", ".join("%s=%d" % kv for kv in self.as_dict().items())
+
+
+class _Step:
+    """One node of the plan: its kernel, operator, Node handle and whether it is re-prepared at
+    every invoke (dynamic input shapes)."""
+
+    __slots__ = ("kernel", "op", "node", "deferred", "legacy")
+
+    def __init__(self, kernel, op, node, deferred):
+        self.kernel, self.op, self.node, self.deferred = kernel, op, node, deferred
+        self.legacy = getattr(kernel, "legacy", False)
+
+
 class SubgraphExecutor:
-    def __init__(self, model, index, reference_only=False, preserve_all_tensors=False, runtime=None):
+    def __init__(self, model, index, reference_only=False, preserve_all_tensors=False, custom_ops=None,
+                 run_subgraph=None, xp=np):
         self.model, self.index = model, index
         self.sg = model.subgraphs[index]
         self.reference_only = reference_only
         self.preserve_all_tensors = preserve_all_tensors
-        self.runtime = runtime
+        self.custom_ops = custom_ops
+        self.run_subgraph = run_subgraph
+        self.xp = xp
         self.shapes = [t.shape for t in self.sg.tensors]
         self.arrays = [None] * len(self.sg.tensors)
         self.variables = {}
+        self.steps = []
         self.allocated = False
+        self.arena = np.zeros(0, np.uint8)
         self.arena_size = 0
-        self.plan_text = ""
-        self.profile = None   # set to a list to collect (node, opcode, seconds) per invoke
+        self.requests, self.offsets = [], {}
+        self.profile = None   # a list to collect (node, opcode, seconds) per invoke, or None
 
     # -- allocation ---------------------------------------------------------------------------
     def resize_input(self, tensor_index, shape):
@@ -80,63 +152,83 @@ class SubgraphExecutor:
         sg = self.sg
         specs = [TensorSpec(i, t, self.shapes[i]) for i, t in enumerate(sg.tensors)]
         self.specs = specs
-        produced = set()
-        self.nodes = []
-        for node, op in enumerate(sg.operators):
+        self.steps = []
+        for index, op in enumerate(sg.operators):
             ins = [specs[i] if i >= 0 else None for i in op.inputs]
             outs = [specs[i] for i in op.outputs]
             deferred = any(s is not None and s.shape is None for s in ins)
-            cls = lookup(op, node, self.reference_only, ins, outs)
+            node = Node(op, index, self.index, [specs[i] if 0 <= i < len(specs) else None for i in op.intermediates],
+                        xp=self.xp, run_subgraph=self.run_subgraph)
+            cls = lookup(op, index, self.reference_only, ins, outs, node=node, custom_ops=self.custom_ops)
             for s in ins:
                 # Sparse constants hold only their stored values; only kernels that say so read them.
                 if s is not None and s.sparsity and not getattr(cls, "accepts_sparse", False):
-                    raise UnsupportedOpError(op.opcode, op.version, node,
+                    raise UnsupportedOpError(op.opcode, op.version, index,
                                              "sparse constant input %r (only DENSIFY reads sparse tensors)" % s.name)
-            kernel = cls(op, context=self.runtime)
-            kernel.node_index = node
-            # Integer LSTMs read the scales of their intermediate tensors (gate outputs) at prepare.
-            kernel.intermediates = [specs[i] if 0 <= i < len(specs) else None for i in op.intermediates]
+            kernel = self._instantiate(cls, op, node)
+            step = _Step(kernel, op, node, deferred)
             if deferred:
                 for s in outs:
                     s.shape = None
             else:
-                self._prepare(kernel, ins, outs)
-            self.nodes.append((kernel, op, deferred))
-            produced.update(op.outputs)
-        self._plan(produced)
+                self._prepare(step, ins, outs)
+            self.steps.append(step)
+        self._plan()
         self.allocated = True
 
-    def _prepare(self, kernel, ins, outs):
+    def _instantiate(self, cls, op, node):
         try:
-            kernel.prepare(ins, outs)
+            if getattr(cls, "legacy", False):
+                kernel = cls(op)
+                kernel.node_index = node.index
+                kernel.intermediates = node.intermediates
+                return kernel
+            return cls()
+        except Exception as e:  # a user's custom kernel class may fail to construct
+            raise ModelError("%s (node %d): cannot create its kernel: %s: %s"
+                             % (op.opcode, node.index, type(e).__name__, e)) from None
+
+    def _prepare(self, step, ins, outs):
+        node = step.node
+        node.scratches = []
+        try:
+            if step.legacy:
+                step.kernel.prepare(ins, outs)
+            else:
+                step.kernel.prepare(node, ins, outs)
         except ModelError:
             raise
         except MemoryError:
             raise ModelError("%s (node %d): preparing this node needs more memory than is available"
-                             % (kernel.op.opcode, kernel.node_index)) from None
+                             % (node.opcode, node.index)) from None
         except Exception as e:  # a malformed node must surface as a model error naming the node
-            raise ModelError("%s (node %d): %s: %s" % (kernel.op.opcode, kernel.node_index, type(e).__name__, e)) from None
+            raise ModelError("%s (node %d): %s: %s" % (node.opcode, node.index, type(e).__name__, e)) from None
         for s in outs:
             if s.shape is not None:
                 s.shape = tuple(int(d) for d in s.shape)
                 if any(d < 0 for d in s.shape):
-                    raise ModelError("%s (node %d): negative output shape %s" % (kernel.op.opcode, kernel.node_index, s.shape))
+                    raise ModelError("%s (node %d): negative output shape %s" % (node.opcode, node.index, s.shape))
 
-    def _plan(self, produced):
-        sg, specs = self.sg, self.specs
+    def _lifetimes(self):
+        sg = self.sg
         n_ops = len(sg.operators)
         first, last = {}, {}
         for i in sg.inputs:
             first[i], last[i] = -1, n_ops
-        for node, op in enumerate(sg.operators):
+        for index, op in enumerate(sg.operators):
             for i in list(op.inputs) + list(op.outputs) + list(op.intermediates):
                 if i < 0:
                     continue
-                first.setdefault(i, node)
-                last[i] = max(last.get(i, node), node)
+                first.setdefault(i, index)
+                last[i] = max(last.get(i, index), index)
         for i in sg.outputs:
             last[i] = n_ops
             first.setdefault(i, -1)
+        return first, last
+
+    def _plan(self):
+        sg, specs = self.sg, self.specs
+        first, last = self._lifetimes()
         requests = []
         outside = sum(a.nbytes for a in self.variables.values())
         self.arrays = [None] * len(specs)
@@ -152,27 +244,39 @@ class SubgraphExecutor:
                 continue
             if s.dtype == np.dtype(object):
                 outside += _nbytes(s.shape, np.dtype(np.intp))
-                _check_budget(outside)
+                check_budget(outside)
                 self.arrays[i] = np.empty(s.shape, dtype=object)
                 continue
             requests.append(planner.Request(i, _nbytes(s.shape, s.dtype), first[i], last[i]))
-        total = sum(r.size for r in requests) + outside
-        if total > MAX_ARENA_BYTES:
-            raise ModelError("model declares %d bytes of tensors, more than the %d-byte limit" % (total, MAX_ARENA_BYTES))
+        scratch = []
+        for step in self.steps:
+            if not step.deferred:
+                for s in step.node.scratches:
+                    # Negative keys keep scratch apart from tensor indices.
+                    scratch.append((s, planner.Request(-1 - len(scratch), s.nbytes, step.node.index, step.node.index)))
+        requests += [r for _, r in scratch]
+        check_budget(sum(r.size for r in requests) + outside, "model declares")
         offsets, size = planner.plan(requests, reuse=not self.preserve_all_tensors)
         self.requests, self.offsets = requests, offsets
         self.arena_size = size
+        self.scratch_bytes = sum(r.size for _, r in scratch)
         self.arena = np.zeros(size, np.uint8)
         for r in requests:
-            s = specs[r.key]
-            self.arrays[r.key] = self.arena[offsets[r.key]:offsets[r.key] + r.size].view(s.dtype).reshape(s.shape)
+            if r.key >= 0:
+                s = specs[r.key]
+                self.arrays[r.key] = self._view(r, s.shape, s.dtype)
+        for s, r in scratch:
+            s.array = self._view(r, s.shape, s.dtype)
+
+    def _view(self, r, shape, dtype):
+        return self.arena[self.offsets[r.key]:self.offsets[r.key] + r.size].view(dtype).reshape(shape)
 
     def _variable(self, i, s):
         t = self.sg.tensors[i]
         cur = self.variables.get(i)
         if cur is not None and cur.shape == s.shape:
             return cur
-        _check_budget(_nbytes(s.shape, s.dtype))
+        check_budget(_nbytes(s.shape, s.dtype))
         arr = np.zeros(s.shape, s.dtype)
         if t.data is not None:
             arr[...] = t.data
@@ -186,54 +290,104 @@ class SubgraphExecutor:
             t = self.sg.tensors[i]
             arr[...] = t.data if t.data is not None else _variable_reset_value(t)
 
+    # -- memory -------------------------------------------------------------------------------
+    def memory(self):
+        """A :class:`MemoryReport` of this subgraph (after allocate)."""
+        mapped = owned = 0
+        for t in self.sg.tensors:
+            if t.is_constant and t.data.dtype != object:
+                r = _root(t.data)
+                if r.base is None:
+                    owned += t.data.nbytes
+                else:
+                    mapped += t.data.nbytes
+        seen = set()
+        persistent = sum(owned_bytes(step.kernel, self.arena, seen) for step in self.steps)
+        return MemoryReport(arena=self.arena_size, scratch=getattr(self, "scratch_bytes", 0), persistent=persistent,
+                            variables=sum(a.nbytes for a in self.variables.values()),
+                            constants_mapped=mapped, constants_owned=owned)
+
     # -- evaluation ---------------------------------------------------------------------------
+    def _reprepare(self, step):
+        """Prepare a node whose input shapes are known only now; give its outputs fresh buffers."""
+        arrays, specs, op = self.arrays, self.specs, step.op
+        in_specs = [specs[i] if i >= 0 else None for i in op.inputs]
+        for s, i in zip(in_specs, op.inputs):
+            if s is not None and arrays[i] is not None:
+                s.shape = arrays[i].shape
+        out_specs = [specs[i] for i in op.outputs]
+        self._prepare(step, in_specs, out_specs)
+        for s in step.node.scratches:
+            check_budget(s.nbytes)
+            s.array = np.empty(s.shape, s.dtype)
+        for s in out_specs:
+            if s.shape is not None:
+                check_budget(_nbytes(s.shape, s.dtype))
+        outs = [np.empty(s.shape, s.dtype) if s.shape is not None else None for s in out_specs]
+        for s, i, o in zip(out_specs, op.outputs, outs):
+            s.shape = None
+            if o is not None:
+                arrays[i] = o
+        return outs
+
     def invoke(self):
         arrays, specs = self.arrays, self.specs
         prof = self.profile
-        for kernel, op, deferred in self.nodes:
+        for step in self.steps:
+            op, node, kernel = step.op, step.node, step.kernel
             ins = [arrays[i] if i >= 0 else None for i in op.inputs]
-            if deferred:
-                in_specs = [specs[i] if i >= 0 else None for i in op.inputs]
-                for s, a in zip(in_specs, ins):
-                    if s is not None and a is not None:
-                        s.shape = a.shape
-                out_specs = [specs[i] for i in op.outputs]
-                self._prepare(kernel, in_specs, out_specs)
-                # Shapes known now get fresh buffers; only value-dependent outputs stay None.
-                for s in out_specs:
-                    if s.shape is not None:
-                        _check_budget(_nbytes(s.shape, s.dtype))
-                outs = [np.empty(s.shape, s.dtype) if s.shape is not None else None for s in out_specs]
-                for s, i, o in zip(out_specs, op.outputs, outs):
-                    s.shape = None
-                    if o is not None:
-                        arrays[i] = o
+            if step.deferred:
+                outs = self._reprepare(step)
             else:
                 outs = [arrays[i] if specs[i].shape is not None else None for i in op.outputs]
             t0 = time.perf_counter() if prof is not None else 0.0
             try:
-                res = kernel.eval(ins, outs)
+                res = kernel.eval(ins, outs) if step.legacy else kernel.eval(node, ins, outs)
             except (ModelError, RuntimeError):
                 raise
             except MemoryError:
-                raise ModelError("%s (node %d): out of memory during invoke" % (op.opcode, kernel.node_index)) from None
-            except Exception as e:  # e.g. a corrupted-but-loadable model feeding a kernel nonsense
-                raise ModelError("%s (node %d) failed: %s: %s" % (op.opcode, kernel.node_index, type(e).__name__, e)) from None
+                raise ModelError("%s (node %d): out of memory during invoke" % (op.opcode, node.index)) from None
+            except Exception as e:  # a corrupted-but-loadable model, or a user's kernel, failing
+                raise ModelError("%s (node %d) failed: %s: %s" % (op.opcode, node.index, type(e).__name__, e)) from None
             if res is not None:
-                for k, (i, r) in enumerate(zip(op.outputs, res)):
-                    if r is None:
-                        continue
-                    buf = outs[k]
-                    if buf is None:
-                        # np.array, not ascontiguousarray: the latter turns a 0-d result into shape (1,).
-                        arrays[i] = np.array(r, dtype=specs[i].dtype, order="C")
-                    elif r is not buf:
-                        if np.shape(r) != buf.shape:
-                            raise RuntimeError("%s (node %d) produced shape %s, planned %s"
-                                               % (op.opcode, kernel.node_index, np.shape(r), buf.shape))
-                        np.copyto(buf, r, casting="unsafe")
+                self._store_results(step, res, outs)
             if prof is not None:
-                prof.append((kernel.node_index, op.opcode, time.perf_counter() - t0))
+                prof.append((node.index, op.opcode, time.perf_counter() - t0))
+
+    def _store_results(self, step, res, outs):
+        op, node, arrays, specs = step.op, step.node, self.arrays, self.specs
+        if step.legacy:
+            for k, (i, r) in enumerate(zip(op.outputs, res)):
+                if r is None:
+                    continue
+                buf = outs[k]
+                if buf is None:
+                    # np.array, not ascontiguousarray: the latter turns a 0-d result into shape (1,).
+                    arrays[i] = np.array(r, dtype=specs[i].dtype, order="C")
+                elif r is not buf:
+                    if np.shape(r) != buf.shape:
+                        raise RuntimeError("%s (node %d) produced shape %s, planned %s"
+                                           % (op.opcode, node.index, np.shape(r), buf.shape))
+                    np.copyto(buf, r, casting="unsafe")
+            return
+        if len(res) != len(op.outputs):
+            raise RuntimeError("%s (node %d): eval returned %d values for %d outputs"
+                               % (op.opcode, node.index, len(res), len(op.outputs)))
+        for k, (i, r) in enumerate(zip(op.outputs, res)):
+            if r is None:
+                if outs[k] is None:
+                    raise RuntimeError("%s (node %d): output %d has a value-dependent shape and was not returned"
+                                       % (op.opcode, node.index, k))
+                continue
+            if outs[k] is not None:
+                raise RuntimeError("%s (node %d): output %d has a planned buffer; fill it in place instead of "
+                                   "returning it" % (op.opcode, node.index, k))
+            r = np.asarray(r)
+            if r.dtype != specs[i].dtype:
+                raise RuntimeError("%s (node %d): output %d is %s, the tensor is %s"
+                                   % (op.opcode, node.index, k, r.dtype, specs[i].dtype))
+            check_budget(r.nbytes)
+            arrays[i] = np.array(r, order="C", copy=True) if r.dtype != object else r
 
     def current_shape(self, i):
         a = self.arrays[i]

@@ -1,0 +1,234 @@
+"""The kernel contract: everything a kernel may know of the world, in one small public module.
+
+Builtin kernels, fast variants and users' custom ops are all written against it::
+
+    class Square:
+        def prepare(self, node, inputs, outputs):   # TensorSpecs: set outputs[i].shape
+            outputs[0].shape = inputs[0].shape
+        def eval(self, node, inputs, outputs):      # arrays: fill outputs[i] in place
+            node.xp.multiply(inputs[0], inputs[0], out=outputs[0])
+
+``prepare`` runs once per allocation (and again when an input shape changes). ``inputs`` and
+``outputs`` are :class:`TensorSpec` lists there: shape, type, quantization and, for constants,
+the data. A kernel validates, infers output shapes, precomputes what ``eval`` needs (multipliers,
+padding, weight layouts) onto ``self`` and asks for working memory with ``node.scratch``.
+
+``eval`` does array work only. ``inputs`` are arrays (None for an omitted optional input);
+``outputs`` are the planned output buffers, which the kernel fills in place. An output whose
+shape depends on input *values* is marked in prepare with ``outputs[i].shape = None``; its slot
+in ``outputs`` is None at eval and the kernel returns it: ``eval`` then returns a sequence with
+one entry per output (None for those filled in place). The returned array must have the
+tensor's exact dtype. Nothing else is ever returned.
+
+A kernel imports nothing from the runtime, the interpreter or the CLI: the :class:`Node` is its
+only window on them.
+"""
+import numpy as np
+
+from ..errors import ModelError, UnsupportedOpError
+from ..schema._tables import ENUMS, TABLES
+
+__all__ = ["TensorSpec", "Node", "Options", "Scratch", "Kernel", "options_table", "MAX_TENSOR_BYTES"]
+
+#: No tensor, scratch buffer or arena numlite allocates may exceed this many bytes: a corrupted
+#: shape must raise a ModelError, not exhaust memory. Kernels that size memory from input values
+#: (DENSIFY) check against it too.
+MAX_TENSOR_BYTES = 1 << 34
+
+
+class TensorSpec:
+    """What prepare sees of a tensor: shape (None = decided at eval), type, quantization, and the
+    data of constants (None otherwise; variables are not constants)."""
+
+    __slots__ = ("index", "name", "shape", "type_name", "dtype", "quantization", "data", "is_variable", "sparsity")
+
+    def __init__(self, index, t, shape):
+        self.index, self.name = index, t.name
+        self.shape = shape
+        self.type_name, self.dtype = t.type_name, t.dtype
+        self.quantization = t.quantization
+        self.data = t.data if not t.is_variable else None
+        self.is_variable = t.is_variable
+        self.sparsity = t.sparsity
+
+    def __repr__(self):
+        return "TensorSpec(%d %r %s %s)" % (self.index, self.name, self.type_name, self.shape)
+
+
+# Builtin operators whose options table is not named after them (the schema pairs them by
+# convention only; LiteRT's flatbuffer_conversions.cc spells the same pairs out).
+_OPTIONS_OF = {
+    "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions", "L2_POOL_2D": "Pool2DOptions",
+    "MEAN": "ReducerOptions", "SUM": "ReducerOptions", "REDUCE_MAX": "ReducerOptions",
+    "REDUCE_MIN": "ReducerOptions", "REDUCE_PROD": "ReducerOptions", "REDUCE_ANY": "ReducerOptions",
+    "REDUCE_ALL": "ReducerOptions", "MAXIMUM": "MaximumMinimumOptions", "MINIMUM": "MaximumMinimumOptions",
+    "UNIDIRECTIONAL_SEQUENCE_RNN": "SequenceRNNOptions", "L2_NORMALIZATION": "L2NormOptions",
+    "CONV_3D_TRANSPOSE": "Conv3DOptions", "LSTM": "LSTMOptions",
+}
+
+
+def _build_options_index():
+    norm = {t[:-len("Options")].replace("_", "").lower(): t for t in TABLES if t.endswith("Options")}
+    index = {}
+    for name in ENUMS["BuiltinOperator"]:
+        table = _OPTIONS_OF.get(name) or norm.get(name.replace("_", "").lower())
+        if table is not None:
+            index[name] = table
+    return index
+
+
+_OPTIONS_INDEX = _build_options_index()
+_DEFAULTS = {}
+
+
+def options_table(opcode):
+    """The schema's options table of a builtin operator (None: the op takes no options)."""
+    return _OPTIONS_INDEX.get(opcode)
+
+
+def _defaults(table):
+    d = _DEFAULTS.get(table)
+    if d is None:
+        d = {f: default for f, _slot, kind, default in TABLES[table]
+             if not kind.startswith(("table:", "union:", "["))}
+        _DEFAULTS[table] = d
+    return d
+
+
+class Options:
+    """An operator's options as attributes, absent fields at the schema's defaults
+    (``node.options.stride_h``). Reading a field the options table lacks is a ModelError naming
+    the op: it means the model and the kernel disagree about the op."""
+
+    __slots__ = ("_table", "_values", "_opcode")
+
+    def __init__(self, opcode, table, values):
+        self._opcode, self._table = opcode, table
+        values = dict(values or {})
+        self._values = dict(_defaults(table), **values) if table in TABLES else values
+
+    def __getattr__(self, name):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise ModelError("%s: options %s have no field %r" % (self._opcode, self._table or "(none)", name)) from None
+
+    def __contains__(self, name):
+        return name in self._values
+
+    def as_dict(self):
+        return dict(self._values)
+
+    def __repr__(self):
+        return "%s(%s)" % (self._table or "Options", ", ".join("%s=%r" % kv for kv in self._values.items()))
+
+
+class Scratch:
+    """Working memory a kernel asked for at prepare. The runtime places it in the arena with the
+    node's lifetime (it is shared with tensors that are not live during the node) and binds
+    ``array`` before eval. Its contents are undefined at the start of every eval."""
+
+    __slots__ = ("shape", "dtype", "array")
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self.array = None
+
+    @property
+    def nbytes(self):
+        n = self.dtype.itemsize
+        for d in self.shape:
+            n *= d
+        return n
+
+
+class Node:
+    """One operator as its kernel sees it: opcode, version, index (within its subgraph), typed
+    options, custom options, intermediate tensors, the array namespace, scratch requests and a way
+    to run another subgraph."""
+
+    __slots__ = ("opcode", "version", "index", "subgraph", "custom", "options", "custom_options",
+                 "intermediates", "xp", "scratches", "_run_subgraph", "_flex")
+
+    def __init__(self, op, index, subgraph=0, intermediates=(), xp=np, run_subgraph=None):
+        self.opcode, self.version, self.custom = op.opcode, op.version, op.custom
+        self.index, self.subgraph = index, subgraph
+        table = op.options_type or (None if op.custom else options_table(op.opcode))
+        self.options = Options(op.opcode, table, op.options)
+        self.custom_options = op.custom_options
+        self.intermediates = list(intermediates)
+        self.xp = xp
+        self.scratches = []
+        self._run_subgraph = run_subgraph
+        self._flex = None
+
+    def __repr__(self):
+        return "Node(%d %s v%d)" % (self.index, self.opcode, self.version)
+
+    # -- memory --------------------------------------------------------------------------------
+    def scratch(self, shape, dtype):
+        """Ask for a working buffer (at prepare). Returns a :class:`Scratch`; its ``array`` is a
+        view into the planned arena at eval."""
+        s = Scratch(shape, dtype)
+        self.scratches.append(s)
+        return s
+
+    # -- control flow ---------------------------------------------------------------------------
+    def run_subgraph(self, index, inputs):
+        """Run subgraph ``index`` on ``inputs`` (arrays) and return its outputs (arrays owned by
+        the caller)."""
+        if self._run_subgraph is None:
+            raise self.error("cannot run subgraphs here")
+        return self._run_subgraph(index, inputs)
+
+    # -- custom options -------------------------------------------------------------------------
+    def flexbuffer_options(self):
+        """The custom options decoded from FlexBuffers (the format MediaPipe, TF ops and the
+        converter's custom ops use): a dict, list or scalar."""
+        if self._flex is None:
+            if not self.custom_options:
+                self._flex = {}
+            else:
+                from flatbuffers import flexbuffers
+                try:
+                    self._flex = flexbuffers.Loads(bytes(self.custom_options))
+                except Exception as e:  # the reader trusts offsets; any failure means a malformed blob
+                    raise self.error("custom options are not a valid FlexBuffer (%s: %s)"
+                                     % (type(e).__name__, e)) from None
+        return self._flex
+
+    # -- errors ---------------------------------------------------------------------------------
+    def error(self, message):
+        """A ModelError naming the node: the model is malformed or inconsistent."""
+        return ModelError("%s (node %d): %s" % (self.opcode, self.index, message))
+
+    def unsupported(self, message):
+        """An UnsupportedOpError naming op, version and node: numlite does not run this case."""
+        return UnsupportedOpError(self.opcode, self.version, self.index, message)
+
+    def invoke_error(self, message):
+        """A failure that depends on input values: LiteRT reports it from Invoke (RuntimeError)."""
+        return RuntimeError("%s (node %d): %s" % (self.opcode, self.index, message))
+
+
+class Kernel:
+    """Optional base class for kernels: documents the two methods and the class attributes the
+    registry reads. Any class with ``prepare`` and ``eval`` works (users' custom ops need not
+    derive from it)."""
+
+    #: "reference" for the specification kernels; fast variants name themselves ("numba", ...).
+    variant = "reference"
+    #: Kernels that read sparse constants (DENSIFY) say so; others never see them.
+    accepts_sparse = False
+
+    @classmethod
+    def supports(cls, node, inputs, outputs):
+        """Fast variants may decline a node at prepare time (return False)."""
+        return True
+
+    def prepare(self, node, inputs, outputs):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def eval(self, node, inputs, outputs):  # pragma: no cover - interface
+        raise NotImplementedError
