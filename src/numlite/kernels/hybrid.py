@@ -22,7 +22,8 @@ import numpy as np
 from ..errors import ModelError
 from ..schema.enums import ActivationFunctionType as Act
 from . import fixedpoint as fp
-from .common import check_types, eigen_tanh
+from .common import check_types
+from .eigen import eigen_tanh
 from .conv import window_from_options
 from .quantized_conv import check_rank, conv_weight_matrix, depthwise_accumulate, grouped_matmul, im2col
 from .quantized_matmul import (bmm_shapes, exact_dtype, exact_matmul, fc_rows, float_to_int32, node_arity,

@@ -11,7 +11,7 @@ One time step, for every gate (input, forget, cell, output; CIFG drops the input
 Sigmoid for the input/forget/output gates, the node's fused activation for the cell gate and
 the cell output. All float arithmetic is float32 in LiteRT's order of operations; sigmoid and
 tanh are Eigen's approximations as LiteRT's x86 build evaluates them (eigen_logistic,
-common.eigen_tanh). Hybrid results are therefore bit-identical to LiteRT's; float ones differ
+eigen.eigen_tanh). Hybrid results are therefore bit-identical to LiteRT's; float ones differ
 only by the summation order inside LiteRT's float matrix products.
 
 The hybrid kernel (float activations, int8 weights with one scale each) quantizes the input,
@@ -34,7 +34,8 @@ import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..schema.enums import ActivationFunctionType as Act
-from .common import check_types, eigen_tanh, model_error
+from .common import check_types, model_error
+from .eigen import eigen_tanh
 from .hybrid import hybrid_dot, quantize_rows, weight_row_sums
 from .lstm_common import (BIASES, CELL_STATE, FORGET_LAYER_NORM, INPUT, INPUT_TO_OUTPUT_W, INPUT_WEIGHTS,
                           LAYER_NORMS, OUTPUT_STATE, PEEPHOLES, PROJECTION_BIAS, PROJECTION_W,

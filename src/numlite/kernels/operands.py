@@ -1,0 +1,98 @@
+"""Operand checks every kernel family uses at prepare time. Each raises; none returns a flag.
+
+A malformed node (wrong operand count, a missing required operand, a rank or type the op
+cannot have) is a :class:`numlite.ModelError`; a well-formed case numlite does not implement
+is a :class:`numlite.UnsupportedOpError` (both name the op and the node).
+"""
+import numpy as np
+
+# Type families, by TensorType name.
+FLOAT = ("FLOAT32",)
+QUANTIZED = ("INT8", "UINT8", "INT16")
+NUMERIC = ("FLOAT32", "INT8", "UINT8", "INT16", "INT32", "INT64")
+NUMERIC_BOOL = NUMERIC + ("BOOL",)
+ALL_TYPES = NUMERIC_BOOL + ("STRING",)
+INDEX_TYPES = ("INT32", "INT64")
+
+
+def arity(node, inputs, outputs, n_in, n_out=1, required=None):
+    """Refuse a node whose operand counts do not fit the op, or that omits a required input.
+
+    ``n_in``: an exact count, a ``(lo, hi)`` range or a set of allowed counts (a ``frozenset``
+    or ``list``); ``n_out`` likewise for outputs. ``required``: how many leading inputs must be
+    present (default: all of the smallest allowed count)."""
+    def allowed(n, spec):
+        if isinstance(spec, int):
+            return n == spec, "%d" % spec
+        if isinstance(spec, tuple):
+            return spec[0] <= n <= spec[1], "%d-%d" % spec
+        return n in spec, " or ".join(str(k) for k in sorted(spec))
+    ok_in, want_in = allowed(len(inputs), n_in)
+    ok_out, want_out = allowed(len(outputs), n_out)
+    if not (ok_in and ok_out):
+        raise node.error("expected %s inputs and %s output(s), got %d and %d"
+                         % (want_in, want_out, len(inputs), len(outputs)))
+    if required is None:
+        required = n_in if isinstance(n_in, int) else (n_in[0] if isinstance(n_in, tuple) else min(n_in))
+    for k in range(min(required, len(inputs))):
+        if inputs[k] is None:
+            raise node.error("required input %d is missing" % k)
+
+
+def optional_input(inputs, k):
+    """Input ``k`` of a node, or None when it is omitted (index -1) or beyond the input list."""
+    return inputs[k] if len(inputs) > k else None
+
+
+def check_type(node, spec, allowed, what="input"):
+    """Refuse a tensor type the kernel does not implement (UnsupportedOpError)."""
+    if spec.type_name not in allowed:
+        raise node.unsupported("%s type %s not supported (supported: %s)" % (what, spec.type_name, ", ".join(allowed)))
+
+
+def same_type(node, spec, ref, what="output"):
+    """LiteRT's TF_LITE_ENSURE_TYPES_EQ between an operand and the reference input."""
+    if spec.type_name != ref.type_name:
+        raise node.error("%s type %s differs from input type %s" % (what, spec.type_name, ref.type_name))
+
+
+def check_rank(node, spec, rank, what):
+    if spec.shape is None or len(spec.shape) != rank:
+        raise node.error("%s must have rank %d, got shape %s" % (what, rank, spec.shape))
+
+
+def const_value(node, spec, what):
+    """The value of an input the kernel needs at prepare time (it must be a constant)."""
+    if spec is None or spec.data is None:
+        raise node.unsupported("%s must be a constant tensor" % what)
+    return spec.data
+
+
+def int_values(node, arr, what):
+    """A small integer tensor's values as Python ints (shape tensors, axes, paddings ...)."""
+    a = np.asarray(arr)
+    if a.dtype.kind not in "iu":
+        raise node.error("%s must be an integer tensor" % what)
+    return [int(v) for v in a.reshape(-1)]
+
+
+def norm_axis(node, axis, rank, what="axis"):
+    """A Python-style (possibly negative) axis, validated against ``rank``."""
+    if not -rank <= axis < rank:
+        raise node.error("%s %d out of range for rank %d" % (what, axis, rank))
+    return axis + rank if axis < 0 else axis
+
+
+def num_elements(shape):
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+def broadcast_shape(node, a, b):
+    """NumPy/TFLite broadcasting of two shapes; a ModelError naming the node when they do not."""
+    try:
+        return tuple(np.broadcast_shapes(tuple(a), tuple(b)))
+    except ValueError:
+        raise node.error("shapes %s and %s are not broadcastable" % (tuple(a), tuple(b))) from None
