@@ -116,11 +116,12 @@ class _Step:
     """One node of the plan: its kernel, operator, Node handle and whether it is re-prepared at
     every invoke (dynamic input shapes)."""
 
-    __slots__ = ("kernel", "op", "node", "deferred", "legacy")
+    __slots__ = ("kernel", "op", "node", "deferred", "legacy", "dynamic")
 
     def __init__(self, kernel, op, node, deferred):
         self.kernel, self.op, self.node, self.deferred = kernel, op, node, deferred
         self.legacy = getattr(kernel, "legacy", False)
+        self.dynamic = ()   # per output: True when its shape depends on input values
 
 
 class SubgraphExecutor:
@@ -172,6 +173,7 @@ class SubgraphExecutor:
                     s.shape = None
             else:
                 self._prepare(step, ins, outs)
+                step.dynamic = tuple(s.shape is None for s in outs)
             self.steps.append(step)
         self._plan()
         self.allocated = True
@@ -339,7 +341,7 @@ class SubgraphExecutor:
             if step.deferred:
                 outs = self._reprepare(step)
             else:
-                outs = [arrays[i] if specs[i].shape is not None else None for i in op.outputs]
+                outs = [None if dyn else arrays[i] for i, dyn in zip(op.outputs, step.dynamic)]
             t0 = time.perf_counter() if prof is not None else 0.0
             try:
                 res = kernel.eval(ins, outs) if step.legacy else kernel.eval(node, ins, outs)
