@@ -34,8 +34,7 @@ def build():
     index = {}
     for (custom, name), entries in registry._REGISTRY.items():
         key = ("custom:" if custom else "") + name
-        mods = {cls.__module__[len("numlite.kernels."):] for _lo, _hi, variant, cls, _s in entries
-                if variant == "reference"}
+        mods = {e.cls.__module__[len("numlite.kernels."):] for e in entries if e.variant == "reference"}
         index[key] = tuple(sorted(mods))
     return dict(sorted(index.items()))
 

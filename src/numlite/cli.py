@@ -1,4 +1,4 @@
-"""``numlite`` command line: inspect, run, benchmark and demo."""
+"""``numlite`` command line: inspect, run, compare, benchmark, ops and demo."""
 import argparse
 import json
 import os
@@ -20,6 +20,13 @@ def _describe_tensor(d):
             len(scales), q["quantized_dimension"], scales.min(), scales.max(), zp)
     shape = "[%s]" % ", ".join(str(int(v)) for v in d["shape_signature"])
     return "%-40s %-8s %s%s" % (d["name"][:40], np.dtype(d["dtype"]).name, shape, qs)
+
+
+def _bytes(n):
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            return "%.1f %s" % (n / size, unit)
+    return "%d bytes" % n
 
 
 def _tensor_json(d):
@@ -44,8 +51,10 @@ def cmd_inspect(args):
     try:
         it.allocate_tensors()
         info["arena_bytes"] = int(it.arena_size)
+        info["memory"] = it.runtime.memory().as_dict()
     except ModelError as e:
         info["arena_bytes"] = None
+        info["memory"] = None
         info["allocate_error"] = str(e)
     if args.tensors:
         info["tensors_detail"] = [_tensor_json(d) for d in it.get_tensor_details()]
@@ -56,7 +65,17 @@ def cmd_inspect(args):
     if model.description:
         print("description %s" % model.description)
     print("subgraphs  %d, tensors %d, operators %d" % (info["subgraphs"], info["tensors"], sum(info["operators"].values())))
-    print("arena      %s" % ("%d bytes" % info["arena_bytes"] if info["arena_bytes"] is not None else "not allocatable: " + info["allocate_error"]))
+    if info["memory"] is None:
+        print("arena      not allocatable: " + info["allocate_error"])
+    else:
+        m = info["memory"]
+        print("memory     %s allocated per model instance:" % _bytes(m["total"]))
+        print("  arena      %s (tensors and %s of kernel scratch, shared by lifetime)"
+              % (_bytes(m["arena"]), _bytes(m["scratch"])))
+        print("  persistent %s (per-node kernel data: rearranged weights, tables)" % _bytes(m["persistent"]))
+        print("  variables  %s" % _bytes(m["variables"]))
+        print("  constants  %s decoded into memory; %s read in place from the model bytes"
+              % (_bytes(m["constants_owned"]), _bytes(m["constants_mapped"])))
     print("inputs:")
     for d in it.get_input_details():
         print("  [%d] %s" % (d["index"], _describe_tensor(d)))
@@ -191,6 +210,47 @@ def cmd_benchmark(args):
     return 0
 
 
+def op_table():
+    """[{op, versions, types, variants, module}] for every registered op, from the registry."""
+    from .kernels.registry import registrations
+    rows = {}
+    for name, e in registrations():
+        r = rows.setdefault(name, {"op": name, "versions": set(), "types": set(), "variants": set(), "modules": set(),
+                                   "any_type": False})
+        r["versions"].add((e.lo, e.hi))
+        r["variants"].add(e.variant)
+        r["modules"].add(e.cls.__module__.replace("numlite.kernels.", ""))
+        types = e.types or getattr(e.cls, "input_types", None)
+        if types:
+            r["types"].update(types)
+        else:
+            r["any_type"] = True
+    out = []
+    for name in sorted(rows, key=lambda n: (n.startswith("custom:"), n)):
+        r = rows[name]
+        lo = min(v[0] for v in r["versions"])
+        hi = max(v[1] for v in r["versions"])
+        out.append({"op": name, "versions": [lo, hi], "types": sorted(r["types"]),
+                    "types_complete": not r["any_type"], "variants": sorted(r["variants"]),
+                    "modules": sorted(r["modules"])})
+    return out
+
+
+def cmd_ops(args):
+    rows = op_table()
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print("%-34s %-8s %-12s %-36s %s" % ("op", "versions", "variants", "input types", "kernel family"))
+    for r in rows:
+        types = ", ".join(t.lower() for t in r["types"]) + ("" if r["types_complete"] else
+                                                              (", ..." if r["types"] else "(checked at prepare)"))
+        print("%-34s %-8s %-12s %-36s %s" % (r["op"], "%d-%d" % tuple(r["versions"]), ",".join(r["variants"]),
+                                             types, ", ".join(r["modules"])))
+    print("%d ops" % len(rows))
+    return 0
+
+
 def cmd_demo(args):
     from .demo import run_demo
     return run_demo(verbose=args.verbose)
@@ -229,6 +289,9 @@ def main(argv=None):
     s.add_argument("--litert", action="store_true", help="also time ai_edge_litert (reference and default kernels)")
     s.add_argument("--profile", action="store_true", help="print per-operator time")
     s.set_defaults(func=cmd_benchmark)
+    s = sub.add_parser("ops", help="list every operator numlite runs: versions, input types, kernel variants")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=cmd_ops)
     s = sub.add_parser("demo", help="classify bundled handwritten digits with a bundled real model")
     s.add_argument("--verbose", "-v", action="store_true")
     s.set_defaults(func=cmd_demo)
@@ -239,6 +302,9 @@ def main(argv=None):
     except ModelError as e:
         print("numlite: model error: %s" % e, file=sys.stderr)
         return 2
+    except BrokenPipeError:   # `numlite ops | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

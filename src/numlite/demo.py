@@ -29,9 +29,9 @@ def run_demo(verbose=False):
     load_ms = (time.perf_counter() - t0) * 1e3
     inp = interp.get_input_details()[0]
     out = interp.get_output_details()[0]
-    print("numlite demo: %s (%d bytes), input %s %s, arena %d bytes, loaded in %.1f ms"
+    print("numlite demo: %s (%d bytes), input %s %s, %d bytes allocated, loaded in %.1f ms"
           % (os.path.basename(model_path), os.path.getsize(model_path), np.dtype(inp["dtype"]).name,
-             list(inp["shape"]), interp.arena_size, load_ms))
+             inp["shape"].tolist(), interp.runtime.memory().total, load_ms))
     preds, times = [], []
     for img in images:
         interp.set_tensor(inp["index"], img[None].astype(inp["dtype"]))

@@ -23,10 +23,21 @@ import warnings
 from ..errors import UnsupportedOpError
 from ._index import OP_MODULES
 
-_REGISTRY = {}          # (custom, name) → [(lo, hi, variant, cls, applies)]
+_REGISTRY = {}          # (custom, name) → [Entry]
 _IMPORTED = set()
 FAST_PACKAGE = "numlite.accel"
 fast_variant_errors = []   # why the optional fast package could not be loaded, if it could not
+
+
+class Entry:
+    """One registration: versions ``lo``..``hi`` of an op served by ``cls`` (a ``variant``);
+    ``types``: the input-0 types it declares (None: any it accepts at prepare); ``applies``:
+    the predicate of a specialised registration (None for the generic one)."""
+
+    __slots__ = ("lo", "hi", "variant", "cls", "applies", "types")
+
+    def __init__(self, lo, hi, variant, cls, applies=None, types=None):
+        self.lo, self.hi, self.variant, self.cls, self.applies, self.types = lo, hi, variant, cls, applies, types
 
 
 def _key(name, custom):
@@ -53,7 +64,7 @@ def register(opcode, versions=(1, 1), variant="reference", types=None, match=Non
     def deco(cls):
         cls.variant = variant
         for name in (opcode if isinstance(opcode, (list, tuple)) else [opcode]):
-            _REGISTRY.setdefault(_key(name, custom), []).append((lo, hi, variant, cls, special))
+            _REGISTRY.setdefault(_key(name, custom), []).append(Entry(lo, hi, variant, cls, special, tset))
         return cls
     return deco
 
@@ -92,21 +103,21 @@ load_fast_variants.done = False
 
 
 def _choose(entries, op, node_index, reference_only, inputs, supports_args):
-    matching = [e for e in entries if e[0] <= op.version <= e[1]]
+    matching = [e for e in entries if e.lo <= op.version <= e.hi]
     if not matching:
         raise UnsupportedOpError(op.opcode, op.version, node_index,
                                  "numlite supports versions %s"
-                                 % ", ".join(sorted({"%d-%d" % (e[0], e[1]) for e in entries})))
-    typed = [e for e in matching if e[4] is not None and inputs is not None and e[4](inputs)]
-    matching = typed or [e for e in matching if e[4] is None] or matching
+                                 % ", ".join(sorted({"%d-%d" % (e.lo, e.hi) for e in entries})))
+    typed = [e for e in matching if e.applies is not None and inputs is not None and e.applies(inputs)]
+    matching = typed or [e for e in matching if e.applies is None] or matching
     if not reference_only:
-        for _lo, _hi, variant, cls, _ in matching:
-            if variant != "reference" and (supports_args is None or cls.supports(*supports_args)):
-                return cls
-    for _lo, _hi, variant, cls, _ in matching:
-        if variant == "reference":
-            return cls
-    return matching[0][3]
+        for e in matching:
+            if e.variant != "reference" and (supports_args is None or e.cls.supports(*supports_args)):
+                return e.cls
+    for e in matching:
+        if e.variant == "reference":
+            return e.cls
+    return matching[0].cls
 
 
 def lookup(op, node_index, reference_only, inputs=None, outputs=None, node=None, custom_ops=None):
@@ -155,7 +166,7 @@ class CustomOpResolver:
                 raise TypeError("custom op %r: kernel %r has no %s(self, node, inputs, outputs) method"
                                 % (name, kernel, method))
         lo, hi = versions
-        self.entries[name] = [(lo, hi, getattr(kernel, "variant", "reference"), kernel, None)]
+        self.entries[name] = [Entry(lo, hi, getattr(kernel, "variant", "reference"), kernel)]
 
 
 def custom_op(name, versions=(1, 1 << 30)):
@@ -182,16 +193,12 @@ def load_all():
 def registered_ops():
     """{name: [(lo, hi, variant), ...]} of every builtin op, and of custom codes as "custom:NAME"."""
     load_all()
-    return {("custom:" if custom else "") + name: sorted({(lo, hi, v) for lo, hi, v, _, _ in entries})
+    return {("custom:" if custom else "") + name: sorted({(e.lo, e.hi, e.variant) for e in entries})
             for (custom, name), entries in _REGISTRY.items()}
 
 
 def registrations():
-    """[(key, module, lo, hi, variant, class name, types)] for every registration (``numlite ops``)."""
+    """[(name, Entry)] for every registration, builtin names first, then "custom:CODE"."""
     load_all()
-    rows = []
-    for (custom, name), entries in sorted(_REGISTRY.items()):
-        for lo, hi, variant, cls, _special in entries:
-            rows.append((("custom:" if custom else "") + name, cls.__module__.rsplit(".", 1)[-1], lo, hi, variant,
-                         cls.__name__))
-    return rows
+    return [(("custom:" if custom else "") + name, e)
+            for (custom, name), entries in sorted(_REGISTRY.items()) for e in entries]

@@ -1,0 +1,71 @@
+"""The memory numlite reports is the memory it allocates.
+
+``Interpreter.runtime.memory()`` (and ``numlite inspect``) break a model's memory down into the
+planned arena (tensors and kernel scratch), per-node persistent kernel data, variables and
+constants decoded into memory. tracemalloc sees every NumPy allocation, so the bytes an
+interpreter retains after ``allocate_tensors()`` and an ``invoke()`` must equal the report, up to
+the small Python objects (kernels, nodes, plan) around the arrays."""
+import os
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import numlite
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "models", "data")
+MODELS = ["mobilenet_like", "mobilenet_like_int8", "unet_like_int8", "cnn_dynamic_range", "lstm_stacked_int8",
+          "mediapipe/face_landmark", "fp16_weights"]
+# Python objects around the arrays: kernels, nodes, specs, the plan (a few KB per node at most).
+PER_NODE_SLACK = 4096
+
+
+def _feed(interpreter):
+    rng = np.random.default_rng(0)
+    for d in interpreter.get_input_details():
+        dt = np.dtype(d["dtype"])
+        if dt.kind == "f":
+            v = rng.standard_normal(d["shape"]).astype(dt)
+        else:
+            info = np.iinfo(dt)
+            v = rng.integers(info.min, info.max, d["shape"], endpoint=True).astype(dt)
+        interpreter.set_tensor(d["index"], v)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_report_matches_traced_allocations(name):
+    with open(os.path.join(DATA, name + ".tflite"), "rb") as f:
+        content = f.read()
+    tracemalloc.start()
+    try:
+        it = numlite.Interpreter(model_content=content)
+        it.allocate_tensors()      # imports kernel families: their module-level tables are not per model
+        _feed(it)
+        it.invoke()
+        del it
+        it = numlite.Interpreter(model_content=content)
+        before = tracemalloc.get_traced_memory()[0]
+        it.allocate_tensors()
+        _feed(it)
+        it.invoke()
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    report = it.runtime.memory()
+    nodes = sum(len(sg.operators) for sg in it.runtime.model.subgraphs)
+    slack = PER_NODE_SLACK * nodes + 16384
+    # Nothing reported that was not allocated, nothing allocated that was not reported.
+    assert report.total <= retained + slack, (report, retained)
+    assert retained <= report.total + slack, (report, retained)
+
+
+def test_arena_holds_scratch_and_is_planned_by_lifetime():
+    it = numlite.Interpreter(model_path=os.path.join(DATA, "mobilenet_like.tflite"))
+    it.allocate_tensors()
+    report = it.runtime.memory()
+    assert report.arena == it.arena_size
+    tensor_bytes = sum(d["shape"].prod() * np.dtype(d["dtype"]).itemsize for d in it.get_tensor_details()
+                       if it.runtime.model.subgraphs[0].tensors[d["index"]].data is None)
+    # Lifetime-based reuse: the arena is smaller than every tensor and scratch buffer side by side.
+    assert report.arena < tensor_bytes + report.scratch
+    assert "arena" in it.runtime.plan()
