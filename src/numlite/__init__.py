@@ -5,8 +5,7 @@
 """
 from .errors import ModelError, UnsupportedOpError
 from .interpreter import Interpreter, OpResolverType, SignatureRunner, load_delegate
-from .loader import load_model
-from .writer import model_to_bytes, save_model
+from .schema import load_model, model_to_bytes, save_model
 
 __version__ = "0.1.0"
 __all__ = ["Interpreter", "OpResolverType", "SignatureRunner", "load_delegate", "ModelError",

@@ -14,7 +14,7 @@ import numpy as np
 
 from .ir import Model, Operator, Quantization, Signature, Subgraph, Tensor, type_name_of
 from .schema.enums import ActivationFunctionType, MirrorPadMode, Padding, TensorType
-from .writer import model_to_bytes
+from .schema import model_to_bytes
 
 _ENUM_FIELDS = {
     "padding": Padding, "fused_activation_function": ActivationFunctionType, "mode": MirrorPadMode,

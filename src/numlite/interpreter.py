@@ -45,7 +45,7 @@ import weakref
 import numpy as np
 
 from .errors import ModelError
-from .loader import load_model
+from .schema import load_model
 from .runtime import executor as executor_module
 from .runtime.executor import SubgraphExecutor
 

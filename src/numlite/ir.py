@@ -8,7 +8,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .schema import BUILTIN_OPERATOR, BUILTIN_OPERATOR_NAME, TENSOR_TYPE, TENSOR_TYPE_NAME
+from .schema.enums import BUILTIN_OPERATOR, BUILTIN_OPERATOR_NAME, TENSOR_TYPE, TENSOR_TYPE_NAME
 
 # TensorType name → NumPy dtype. STRING tensors hold object arrays of bytes; RESOURCE/VARIANT
 # are opaque handles (represented as int64 ids).

@@ -14,7 +14,7 @@ import numlite
 from numlite.builder import ModelBuilder
 from numlite.errors import ModelError, UnsupportedOpError
 from numlite.schema.reader import FlatBufferReader, read_model_table
-from numlite.writer import model_to_bytes, save_model
+from numlite.schema import model_to_bytes, save_model
 
 from model_zoo import SMALL_TFLITE, small_bytes, variable_bytes, zoo_builder, zoo_bytes
 

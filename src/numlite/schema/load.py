@@ -12,11 +12,11 @@ import sys
 
 import numpy as np
 
-from .errors import ModelError
-from .ir import (BUILTIN_OPERATOR_NAME, PACKED_TYPES, TENSOR_TYPE_NAME, Model, Operator, Quantization,
-                 Signature, Subgraph, Tensor, dtype_of)
-from .schema import UNIONS
-from .schema.reader import ByteRef, read_model_table
+from ..errors import ModelError
+from ..ir import PACKED_TYPES, Model, Operator, Quantization, Signature, Subgraph, Tensor, dtype_of
+from ._tables import UNIONS
+from .enums import BUILTIN_OPERATOR_NAME, TENSOR_TYPE_NAME
+from .reader import ByteRef, read_model_table
 
 SCHEMA_VERSION = 3
 # NumPy 1.x cannot make arrays of more dimensions; LiteRT itself has no limit.

@@ -7,11 +7,12 @@ from inline buffer data only.
 """
 import numpy as np
 
-from .errors import ModelError
-from .ir import BUILTIN_OPERATOR, TENSOR_TYPE, PACKED_TYPES
-from .loader import encode_strings
-from .schema import TABLES
-from .schema.writer import build, union_code
+from ..errors import ModelError
+from ..ir import PACKED_TYPES
+from ._tables import TABLES
+from .enums import BUILTIN_OPERATOR, TENSOR_TYPE
+from .load import encode_strings
+from .writer import build, union_code
 
 # Options tables whose names do not follow CamelCase(op name) + "Options".
 _OPTIONS_OVERRIDES = {
