@@ -8,13 +8,13 @@ naming a tensor that does not exist, an operator writing into a constant) are re
 """
 import mmap
 import os
-import sys
 
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import PACKED_TYPES, Model, Operator, Quantization, Signature, Subgraph, Tensor, dtype_of
+from ..ir import Model, Operator, Quantization, Signature, Subgraph, Tensor, dtype_of
 from ._tables import UNIONS
+from .codecs import check_sparsity, decode_constant
 from .enums import BUILTIN_OPERATOR_NAME, TENSOR_TYPE_NAME
 from .reader import ByteRef, read_model_table
 
@@ -24,7 +24,6 @@ _MAX_RANK = 32
 # A tensor whose byte size does not fit in a signed 64-bit integer cannot exist (LiteRT's
 # BytesRequired refuses a size_t overflow the same way).
 _MAX_TENSOR_BYTES = (1 << 63) - 1
-_LITTLE_ENDIAN_HOST = sys.byteorder == "little"
 
 
 def load_model(model_path=None, model_content=None):
@@ -151,7 +150,6 @@ class _Converter:
             raise ModelError("%s: rank %d exceeds %d" % (what, len(shape), _MAX_RANK))
         if any(d < 0 for d in shape):
             raise ModelError("%s: negative dimension in shape %s" % (what, shape))
-        n = _count(shape)
         # NumPy refuses a shape whose non-zero dimensions multiply past 2**63 bytes, even when
         # another dimension is zero.
         if _count(d or 1 for d in shape) * dtype_of(type_name).itemsize > _MAX_TENSOR_BYTES:
@@ -166,56 +164,12 @@ class _Converter:
             if t["is_variable"]:
                 raise ModelError("%s is a variable tensor with a buffer, which TFLite does not support" % what)
             if t["sparsity"] is not None:  # LiteRT parses sparsity for constants only
-                sparsity = _check_sparsity(t["sparsity"], what)
-            data = self._decode_data(raw, shape, n, type_name, sparsity is not None, what)
+                sparsity = check_sparsity(t["sparsity"], what)
+            data = decode_constant(raw, shape, type_name, sparsity is not None, what)
         q = self._quantization(t["quantization"], shape, what)
         return Tensor(name=t["name"] or "", shape=shape, type_name=type_name, data=data, quantization=q,
                       shape_signature=sig, is_variable=t["is_variable"], has_rank=t["has_rank"],
                       sparsity=sparsity, buffer=b)
-
-    def _decode_data(self, raw, shape, n, type_name, sparse, what):
-        """Constant data as a read-only array. A sparse constant holds only its stored values
-        (1-D, as LiteRT's get_tensor returns them); DENSIFY expands it."""
-        if type_name == "STRING":
-            arr = _decode_strings(raw, n, what).reshape(shape)
-            arr.flags.writeable = False
-            return arr
-        if type_name in PACKED_TYPES:
-            bits = PACKED_TYPES[type_name]
-            per = 8 // bits
-            need = (n + per - 1) // per
-            if sparse:
-                need, n = len(raw), len(raw) * per
-            if len(raw) < need:
-                raise ModelError("%s: %s buffer has %d bytes, shape %s needs %d"
-                                 % (what, type_name, len(raw), shape, need))
-            packed = np.frombuffer(raw, np.uint8, need)
-            # Element k of a byte sits in bits [k*bits, (k+1)*bits): the low nibble comes first.
-            parts = [(packed >> (bits * k)) & ((1 << bits) - 1) for k in range(per)]
-            vals = np.stack(parts, axis=-1).reshape(-1)[:n].astype(np.int16)
-            if type_name != "UINT4":
-                vals = np.where(vals >= 1 << (bits - 1), vals - (1 << bits), vals)
-            arr = vals.astype(dtype_of(type_name))
-            arr = arr if sparse else arr.reshape(shape)
-            arr.flags.writeable = False
-            return arr
-        dt = dtype_of(type_name)
-        if sparse:
-            count = len(raw) // dt.itemsize
-        else:
-            count = n
-            if len(raw) < n * dt.itemsize:
-                raise ModelError("%s: buffer has %d bytes but shape %s of %s needs %d"
-                                 % (what, len(raw), shape, type_name, n * dt.itemsize))
-        if _LITTLE_ENDIAN_HOST:
-            arr = np.frombuffer(raw, dtype=dt, count=count)
-        else:  # TFLite buffers are little-endian
-            arr = np.frombuffer(raw, dtype=dt.newbyteorder("<"), count=count).astype(dt)
-        arr = arr if sparse else arr.reshape(shape)
-        if arr.flags.writeable:
-            arr = arr.view()
-            arr.flags.writeable = False
-        return arr
 
     def _quantization(self, q, shape, what):
         """Affine (per-tensor or per-axis) or blockwise quantization, validated as LiteRT does.
@@ -302,46 +256,3 @@ class _Converter:
 
 
 UNION_CODES = {name: code for code, name in UNIONS["QuantizationDetails"].items()}
-_DENSE, _SPARSE_CSR = 0, 1
-
-
-def _check_sparsity(sp, what):
-    """Validate SparsityParameters as LiteRT's ParseSparsity does; return them as read."""
-    if sp["traversal_order"] is None or sp["dim_metadata"] is None:
-        raise ModelError("%s: invalid sparsity parameters (traversal_order and dim_metadata are required)" % what)
-    for i, dm in enumerate(sp["dim_metadata"]):
-        if dm["format"] == _SPARSE_CSR:
-            for field in ("array_segments", "array_indices"):
-                vec = dm[field]
-                if not isinstance(vec, dict) or vec.get("values") is None:
-                    raise ModelError("%s: sparse dimension %d has no valid %s" % (what, i, field))
-        elif dm["format"] != _DENSE:
-            raise ModelError("%s: dimension %d has unknown sparse format %d" % (what, i, dm["format"]))
-    return sp
-
-
-def _decode_strings(raw, n, what):
-    """TFLite string buffer: int32 count, int32 offsets[count + 1], then the bytes."""
-    raw = bytes(raw)
-    if len(raw) < 4:
-        raise ModelError("%s: string buffer too short" % what)
-    count = int(np.frombuffer(raw, "<i4", 1)[0])
-    if count != n or 4 * (count + 2) > len(raw):
-        raise ModelError("%s: string buffer holds %d strings, shape needs %d" % (what, count, n))
-    offs = np.frombuffer(raw, "<i4", count + 1, 4)
-    if np.any(np.diff(offs) < 0) or offs[0] < 4 * (count + 2) or offs[-1] > len(raw):
-        raise ModelError("%s: string buffer offsets are inconsistent" % what)
-    out = np.empty(count, dtype=object)
-    for i in range(count):
-        out[i] = raw[offs[i]:offs[i + 1]]
-    return out
-
-
-def encode_strings(values):
-    """Inverse of the string buffer decoding (used by the writer and string tensors)."""
-    values = [v if isinstance(v, bytes) else str(v).encode() for v in np.asarray(values, dtype=object).reshape(-1)]
-    header = 4 * (len(values) + 2)
-    offs = [header]
-    for v in values:
-        offs.append(offs[-1] + len(v))
-    return np.asarray([len(values)] + offs, "<i4").tobytes() + b"".join(values)

@@ -8,10 +8,9 @@ from inline buffer data only.
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import PACKED_TYPES
 from ._tables import TABLES
 from .enums import BUILTIN_OPERATOR, TENSOR_TYPE
-from .load import encode_strings
+from .codecs import encode_constant
 from .writer import build, union_code
 
 # Options tables whose names do not follow CamelCase(op name) + "Options".
@@ -58,22 +57,6 @@ def _quant_dict(q):
     return d
 
 
-def _tensor_bytes(t):
-    if t.type_name == "STRING":
-        return encode_strings(t.data)
-    if t.type_name in PACKED_TYPES:
-        bits = PACKED_TYPES[t.type_name]
-        per = 8 // bits
-        vals = (np.asarray(t.data).astype(np.int16).reshape(-1) & ((1 << bits) - 1)).astype(np.uint8)
-        pad = (-vals.size) % per
-        vals = np.concatenate([vals, np.zeros(pad, np.uint8)]).reshape(-1, per)
-        packed = np.zeros(vals.shape[0], np.uint8)
-        for k in range(per):
-            packed |= vals[:, k] << (bits * k)
-        return packed.tobytes()
-    return np.ascontiguousarray(t.data, dtype=t.dtype.newbyteorder("<")).tobytes()
-
-
 # Appended buffers start on this boundary, as in LiteRT's converter.
 _EXTERNAL_ALIGNMENT = 16
 
@@ -114,7 +97,7 @@ def _model_table(model, external_buffers):
                 if t.is_variable:
                     raise ModelError("subgraph %d tensor %d (%r): TFLite does not support variable tensors with "
                                      "constant data" % (sgi, ti, t.name))
-                data = _tensor_bytes(t)
+                data = encode_constant(t.type_name, t.data)
                 if external_buffers and data:
                     buffers.append({"size": len(data)})
                     blobs.append((buffers[-1], data))
