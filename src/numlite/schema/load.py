@@ -5,6 +5,10 @@ with a :class:`numlite.ModelError` naming the table and field at fault, and what
 (a constant buffer longer than its tensor needs, a sparse constant holding only its non-zero
 values) numlite accepts too. A few inconsistencies LiteRT only trips over later (a signature
 naming a tensor that does not exist, an operator writing into a constant) are refused here.
+
+Checks that apply to any IR, not just to a file (index ranges, operands, quantization sizes,
+signatures), are the ``check_*`` functions of :mod:`numlite.ir` that :func:`numlite.ir.validate`
+runs too; the rest here concern the file itself.
 """
 import mmap
 import os
@@ -12,18 +16,15 @@ import os
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import Model, Operator, Quantization, Signature, Subgraph, Tensor, dtype_of
+from ..ir import (Model, Operator, Quantization, Signature, Subgraph, Tensor, check_has_subgraph, check_index,
+                  check_operator_operands, check_quantization, check_shape, check_signature_subgraph,
+                  check_signature_tensor, check_subgraph_io, dtype_of, operator_label)
 from ._tables import UNIONS
 from .codecs import check_sparsity, decode_constant
 from .enums import BUILTIN_OPERATOR_NAME, TENSOR_TYPE_NAME
 from .reader import ByteRef, read_model_table
 
 SCHEMA_VERSION = 3
-# NumPy 1.x cannot make arrays of more dimensions; LiteRT itself has no limit.
-_MAX_RANK = 32
-# A tensor whose byte size does not fit in a signed 64-bit integer cannot exist (LiteRT's
-# BytesRequired refuses a size_t overflow the same way).
-_MAX_TENSOR_BYTES = (1 << 63) - 1
 
 
 def load_model(model_path=None, model_content=None):
@@ -53,13 +54,6 @@ def model_from_buffer(buf):
     return _Converter(buf, table).model()
 
 
-def _count(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
 class _Converter:
     def __init__(self, buf, table):
         self.buf, self.t = buf, table
@@ -74,11 +68,9 @@ class _Converter:
             raise ModelError("No buffers in the model")
         self.buffers = t["buffers"]
         self.opcodes = [self._opcode(i, oc) for i, oc in enumerate(t["operator_codes"] or [])]
-        if not t["subgraphs"]:
-            raise ModelError("No subgraph in the model")
-        subgraphs = [self._subgraph(i, sg) for i, sg in enumerate(t["subgraphs"])]
-        m = Model(subgraphs=subgraphs, description=t["description"] or "", version=t["version"])
-        m._source = self.buf  # keep the mmap alive for the constant views
+        subgraphs = [self._subgraph(i, sg) for i, sg in enumerate(t["subgraphs"] or [])]
+        m = Model(subgraphs=subgraphs, description=t["description"] or "", version=t["version"], source=self.buf)
+        check_has_subgraph(m)
         for md in t["metadata"] or []:
             # LiteRT reads metadata from inline buffer data only and skips entries it cannot read.
             b = md["buffer"]
@@ -89,27 +81,17 @@ class _Converter:
         for i, sd in enumerate(t["signature_defs"] or []):
             if sd["signature_key"] is None:
                 raise ModelError("signature_defs[%d]: missing signature_key" % i)
-            sgi = sd["subgraph_index"]
-            self._check_index(sgi, len(subgraphs), "signature_defs[%d].subgraph_index" % i)
-            nt = len(subgraphs[sgi].tensors)
-
-            def maps(items, what):
-                out = {}
+            sig = Signature(sd["signature_key"], sd["subgraph_index"], {}, {})
+            check_signature_subgraph(sig, subgraphs, i)
+            for direction, items, entries in (("input", sd["inputs"], sig.inputs),
+                                              ("output", sd["outputs"], sig.outputs)):
                 for tm in items or []:
                     if tm["name"] is None:  # LiteRT drops unnamed entries
                         continue
-                    self._check_index(tm["tensor_index"], nt,
-                                      "signature %r %s %r" % (sd["signature_key"], what, tm["name"]))
-                    out[tm["name"]] = tm["tensor_index"]
-                return out
-            m.signatures.append(Signature(sd["signature_key"], sgi, maps(sd["inputs"], "input"),
-                                          maps(sd["outputs"], "output")))
+                    check_signature_tensor(sig, direction, tm["name"], tm["tensor_index"], subgraphs)
+                    entries[tm["name"]] = tm["tensor_index"]
+            m.signatures.append(sig)
         return m
-
-    @staticmethod
-    def _check_index(i, n, what):
-        if not 0 <= i < n:
-            raise ModelError("%s: index %d out of range [0, %d)" % (what, i, n))
 
     def _opcode(self, i, oc):
         # LiteRT takes the larger of the two codes: old files only set the deprecated int8 one,
@@ -146,18 +128,11 @@ class _Converter:
         if type_name is None or dtype_of(type_name) is None:
             raise ModelError("%s: unsupported tensor type %d" % (what, t["type"]))
         shape = tuple(t["shape"] or ())
-        if len(shape) > _MAX_RANK:
-            raise ModelError("%s: rank %d exceeds %d" % (what, len(shape), _MAX_RANK))
-        if any(d < 0 for d in shape):
-            raise ModelError("%s: negative dimension in shape %s" % (what, shape))
-        # NumPy refuses a shape whose non-zero dimensions multiply past 2**63 bytes, even when
-        # another dimension is zero.
-        if _count(d or 1 for d in shape) * dtype_of(type_name).itemsize > _MAX_TENSOR_BYTES:
-            raise ModelError("%s: shape %s describes more bytes than can be addressed" % (what, shape))
+        check_shape(shape, type_name, what)
         sig = t["shape_signature"]
         sig = tuple(sig) if sig is not None else None
         b = t["buffer"]
-        self._check_index(b, len(self.buffers), what + " buffer")
+        check_index(b, len(self.buffers), what + " buffer")
         raw = self._buffer_bytes(b, what) if b else None  # buffer 0 never holds data
         data, sparsity = None, None
         if raw is not None:
@@ -180,79 +155,56 @@ class _Converter:
         if q["details_type"] == UNION_CODES["BlockwiseQuantization"]:
             if not isinstance(details, dict):
                 raise ModelError("%s: quantization has BlockwiseQuantization type but no details" % what)
-            out = Quantization(np.zeros(0, np.float32), np.zeros(0, np.int64), int(q["quantized_dimension"]))
-            out.details = dict(details, type="BlockwiseQuantization")
-            return out
+            return Quantization(np.zeros(0, np.float32), np.zeros(0, np.int64), int(q["quantized_dimension"]),
+                                details=dict(details, type="BlockwiseQuantization"))
         scale = q["scale"]
         if not scale:
             return None
         if q["zero_point"] is None:
             raise ModelError("%s: quantization parameters have a scale but no zero_point" % what)
-        scale = np.asarray(scale, np.float32)
-        zp = np.asarray(q["zero_point"], np.int64)
-        if zp.size != scale.size:
-            raise ModelError("%s: quantization has %d zero_point values and %d scale values"
-                             % (what, zp.size, scale.size))
-        qd = q["quantized_dimension"]
-        if qd < 0 or (shape and qd >= len(shape)):
-            raise ModelError("%s: quantized_dimension must be in range [0, %d), was %d" % (what, len(shape), qd))
-        if scale.size != 1 and shape and scale.size != shape[qd]:
-            raise ModelError("%s: %d scales do not match dimension %d of shape %s" % (what, scale.size, qd, shape))
-        mn = np.asarray(q["min"], np.float32) if q["min"] else None
-        mx = np.asarray(q["max"], np.float32) if q["max"] else None
-        out = Quantization(scale, zp, qd, mn, mx)
-        if isinstance(details, dict):  # CustomQuantization: opaque bytes, kept for the writer
-            out.details = dict(details, type=UNIONS["QuantizationDetails"][q["details_type"]])
+        out = Quantization(np.asarray(scale, np.float32), np.asarray(q["zero_point"], np.int64),
+                           q["quantized_dimension"],
+                           np.asarray(q["min"], np.float32) if q["min"] else None,
+                           np.asarray(q["max"], np.float32) if q["max"] else None,
+                           # CustomQuantization: opaque bytes, kept for the writer
+                           dict(details, type=UNIONS["QuantizationDetails"][q["details_type"]])
+                           if isinstance(details, dict) else None)
+        check_quantization(out, shape, what)
         return out
 
     def _subgraph(self, sgi, sg):
         if sg["tensors"] is None:
             raise ModelError("subgraph %d has no tensors vector" % sgi)
         tensors = [self._tensor(sgi, i, t) for i, t in enumerate(sg["tensors"])]
-        nt = len(tensors)
-
-        def idx_list(lst, what, allow_optional):
-            lst = list(lst or [])
-            for i in lst:
-                if not (allow_optional and i == -1):
-                    self._check_index(i, nt, "subgraph %d %s" % (sgi, what))
-            return lst
         ops = []
         for oi, o in enumerate(sg["operators"] or []):
-            self._check_index(o["opcode_index"], len(self.opcodes), "subgraph %d operator %d opcode_index" % (sgi, oi))
+            check_index(o["opcode_index"], len(self.opcodes), "subgraph %d operator %d opcode_index" % (sgi, oi))
             name, custom_code, version = self.opcodes[o["opcode_index"]]
-            where = "subgraph %d operator %d (%s)" % (sgi, oi, custom_code or name)
-            opts, opts_type = {}, None
+            op = Operator(opcode=custom_code if name == "CUSTOM" else name, inputs=list(o["inputs"] or []),
+                          outputs=list(o["outputs"] or []), version=version, custom=(name == "CUSTOM"),
+                          intermediates=list(o["intermediates"] or []))
+            where = operator_label(sgi, oi, op)
             for key, union in (("builtin_options", "BuiltinOptions"), ("builtin_options_2", "BuiltinOptions2")):
                 val = o.get(key)
                 if isinstance(val, tuple):
                     raise ModelError("%s: unknown options type %d" % (where, val[1]))
                 if isinstance(val, dict):
-                    opts_type = UNIONS[union][o[key + "_type"]]
-                    opts.update(val)
-            custom_options = None
+                    op.options_type = UNIONS[union][o[key + "_type"]]
+                    op.options.update(val)
             if isinstance(o["custom_options"], ByteRef):
                 co = o["custom_options"]
-                custom_options = bytes(memoryview(self.buf)[co.offset:co.offset + co.length])
+                op.custom_options = bytes(memoryview(self.buf)[co.offset:co.offset + co.length])
             elif o["large_custom_options_offset"] > 1:
                 off, size = o["large_custom_options_offset"], o["large_custom_options_size"]
                 if off + size > self.size:
                     raise ModelError("%s: custom options offset is out of bounds" % where)
-                custom_options = bytes(memoryview(self.buf)[off:off + size])
-            inputs = idx_list(o["inputs"], "operator %d inputs" % oi, True)
-            outputs = idx_list(o["outputs"], "operator %d outputs" % oi, False)
-            for k, i in enumerate(outputs):
-                if i in inputs:
-                    raise ModelError("%s: tensor %d is both input %d and output %d" % (where, i, inputs.index(i), k))
-                if tensors[i].is_constant:
-                    raise ModelError("%s: output %d is the constant tensor %d" % (where, k, i))
-            ops.append(Operator(opcode=custom_code if name == "CUSTOM" else name, inputs=inputs, outputs=outputs,
-                                options=opts, version=version, custom=(name == "CUSTOM"),
-                                custom_options=custom_options,
-                                intermediates=idx_list(o["intermediates"], "operator %d intermediates" % oi, True),
-                                options_type=opts_type))
-        return Subgraph(tensors=tensors, inputs=idx_list(sg["inputs"], "inputs", False),
-                        outputs=idx_list(sg["outputs"], "outputs", False), operators=ops, name=sg["name"] or "")
+                op.custom_options = bytes(memoryview(self.buf)[off:off + size])
+            check_operator_operands(tensors, op, sgi, oi)
+            ops.append(op)
+        out = Subgraph(tensors=tensors, inputs=list(sg["inputs"] or []), outputs=list(sg["outputs"] or []),
+                       operators=ops, name=sg["name"] or "")
+        check_subgraph_io(out, sgi)
+        return out
 
 
 UNION_CODES = {name: code for code, name in UNIONS["QuantizationDetails"].items()}

@@ -8,6 +8,7 @@ from inline buffer data only.
 import numpy as np
 
 from ..errors import ModelError
+from ..ir import check_operator_code, check_variable_data
 from ._tables import TABLES
 from .enums import BUILTIN_OPERATOR, TENSOR_TYPE
 from .codecs import encode_constant
@@ -50,10 +51,9 @@ def _quant_dict(q):
         d["min"] = q.min
     if q.max is not None:
         d["max"] = q.max
-    details = getattr(q, "details", None)
-    if details:
-        d["details_type"] = union_code("QuantizationDetails", details["type"])
-        d["details"] = details
+    if q.details:
+        d["details_type"] = union_code("QuantizationDetails", q.details["type"])
+        d["details"] = q.details
     return d
 
 
@@ -93,10 +93,8 @@ def _model_table(model, external_buffers):
         tensors = []
         for ti, t in enumerate(sg.tensors):
             b = 0
+            check_variable_data(t, sgi, ti)
             if t.data is not None:
-                if t.is_variable:
-                    raise ModelError("subgraph %d tensor %d (%r): TFLite does not support variable tensors with "
-                                     "constant data" % (sgi, ti, t.name))
                 data = encode_constant(t.type_name, t.data)
                 if external_buffers and data:
                     buffers.append({"size": len(data)})
@@ -112,11 +110,10 @@ def _model_table(model, external_buffers):
             tensors.append(td)
         ops = []
         for oi, op in enumerate(sg.operators):
+            check_operator_code(op, sgi, oi)
             key = ("CUSTOM" if op.custom else op.opcode, op.opcode if op.custom else None, op.version)
             if key not in opcode_index:
-                code = BUILTIN_OPERATOR.get(key[0])
-                if code is None:
-                    raise ModelError("subgraph %d operator %d: unknown builtin %r" % (sgi, oi, op.opcode))
+                code = BUILTIN_OPERATOR[key[0]]
                 opcode_index[key] = len(opcodes)
                 opcodes.append({"deprecated_builtin_code": min(code, 127), "builtin_code": code,
                                 "custom_code": key[1], "version": op.version})
