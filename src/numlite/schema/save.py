@@ -4,6 +4,8 @@ With ``external_buffers=True`` constant data is not stored inside the FlatBuffer
 after it, each buffer recording its ``offset`` and ``size``: the layout LiteRT's converter uses
 for models over the 2 GB FlatBuffer limit. Metadata stays inline because LiteRT reads metadata
 from inline buffer data only.
+
+Constant tensors whose data encode to identical bytes share one buffer.
 """
 import numpy as np
 
@@ -87,6 +89,9 @@ def _model_table(model, external_buffers):
     """The root Model table as nested dicts, plus the (buffer dict, bytes) pairs to append."""
     buffers = [{}]
     blobs = []
+    # Constants with byte-identical data share one buffer, whatever their tensor or subgraph
+    # (this also keeps the sharing of a file that was read).
+    buffer_of = {}
     opcodes, opcode_index = [], {}
     subgraphs = []
     for sgi, sg in enumerate(model.subgraphs):
@@ -96,12 +101,14 @@ def _model_table(model, external_buffers):
             check_variable_data(t, sgi, ti)
             if t.data is not None:
                 data = encode_constant(t.type_name, t.data)
-                if external_buffers and data:
-                    buffers.append({"size": len(data)})
-                    blobs.append((buffers[-1], data))
-                else:
-                    buffers.append({"data": np.frombuffer(data, np.uint8)})
-                b = len(buffers) - 1
+                b = buffer_of.get(data)
+                if b is None:
+                    if external_buffers and data:
+                        buffers.append({"size": len(data)})
+                        blobs.append((buffers[-1], data))
+                    else:
+                        buffers.append({"data": np.frombuffer(data, np.uint8)})
+                    b = buffer_of[data] = len(buffers) - 1
             td = {"shape": list(t.shape), "type": TENSOR_TYPE[t.type_name], "buffer": b, "name": t.name,
                   "quantization": _quant_dict(t.quantization), "is_variable": t.is_variable,
                   "has_rank": t.has_rank, "sparsity": t.sparsity}
