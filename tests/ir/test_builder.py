@@ -76,7 +76,9 @@ def test_custom_code_CUSTOM_is_a_custom_op():
     assert written_opcode(b.to_bytes()) == (BUILTIN_OPERATOR["CUSTOM"], "CUSTOM")
 
 
-@pytest.mark.xfail(strict=True, reason="kernels/registry.py looks kernels up by opcode alone, so a custom op "
-                                       "coded 'ADD' runs the builtin ADD kernel; LiteRT refuses it")
+# On this branch kernels/registry.py looks kernels up by opcode alone, so a custom op coded "ADD"
+# runs the builtin ADD kernel (LiteRT refuses it). main's registry keeps custom codes in their own
+# namespace; drop this mark once that is merged.
+@pytest.mark.xfail(strict=False, reason="the kernel registry resolves a custom 'ADD' to the builtin ADD")
 def test_numlite_refuses_a_custom_op_named_like_a_builtin():
     assert_both_refuse_unresolved_custom_op(one_op_model("ADD", custom=True).to_bytes(), "ADD")
