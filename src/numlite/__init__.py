@@ -6,8 +6,7 @@
 from .errors import ModelError, UnsupportedOpError
 from .interpreter import Interpreter, InterpreterWithCustomOps, OpResolverType, SignatureRunner, load_delegate
 from .kernels.registry import custom_op
-from .loader import load_model
-from .writer import model_to_bytes, save_model
+from .schema import load_model, model_to_bytes, save_model
 
 __version__ = "0.1.0"
 __all__ = ["Interpreter", "InterpreterWithCustomOps", "custom_op", "OpResolverType", "SignatureRunner", "load_delegate", "ModelError",

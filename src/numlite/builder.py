@@ -12,9 +12,9 @@ Enum-valued options accept names ("SAME", "RELU6", "FLOAT32").
 """
 import numpy as np
 
-from .ir import Model, Operator, Quantization, Signature, Subgraph, Tensor, type_name_of
+from .ir import Model, Operator, Quantization, Signature, Subgraph, Tensor, is_builtin, type_name_of
 from .schema.enums import ActivationFunctionType, MirrorPadMode, Padding, TensorType
-from .writer import model_to_bytes
+from .schema import model_to_bytes
 
 _ENUM_FIELDS = {
     "padding": Padding, "fused_activation_function": ActivationFunctionType, "mode": MirrorPadMode,
@@ -68,10 +68,13 @@ class SubgraphBuilder:
         self.sg.outputs.extend(indices)
 
     def op(self, opcode, inputs, outputs, version=1, custom_options=None, options_type=None, intermediates=(),
-           **options):
+           custom=False, **options):
+        """Add an operator; return its index. ``opcode`` is a builtin if it names a
+        BuiltinOperator and a custom code otherwise; ``custom=True`` makes a custom op of any
+        code, a builtin's name included (custom codes are a namespace of their own)."""
         opts = {k: (_ENUM_FIELDS[k]._members[v] if k in _ENUM_FIELDS and isinstance(v, str) else v)
                 for k, v in options.items()}
-        custom = opcode not in TensorType._members and custom_options is not None
+        custom = bool(custom) or not is_builtin(opcode)
         self.sg.operators.append(Operator(opcode=opcode, inputs=list(inputs), outputs=list(outputs), options=opts,
                                           version=version, custom=custom, custom_options=custom_options,
                                           options_type=options_type, intermediates=list(intermediates)))

@@ -47,7 +47,7 @@ import weakref
 import numpy as np
 
 from .errors import ModelError
-from .loader import load_model
+from .schema import load_model
 from .kernels.registry import CustomOpResolver
 from .runtime.model import ModelRuntime
 
@@ -270,7 +270,7 @@ class Interpreter:
         empty = (np.zeros(0, np.float32), np.zeros(0, np.int32), 0, 0, (0.0, 0))
         if q is None:
             return empty
-        details = getattr(q, "details", None) or {}
+        details = q.details or {}
         if details.get("type") == "BlockwiseQuantization":
             # LiteRT returns the raw contents of the scale tensor as float16 and of the zero-point
             # tensor as int32, whatever their declared types.

@@ -106,7 +106,7 @@ def zoo_builder():
 
 
 def zoo_bytes(external_buffers=False):
-    from numlite.writer import model_to_bytes
+    from numlite.schema import model_to_bytes
     return model_to_bytes(zoo_builder().build(), external_buffers=external_buffers)
 
 

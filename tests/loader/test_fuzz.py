@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import numlite
 from numlite.runtime import executor
 from numlite.schema.reader import FlatBufferReader
-from numlite.writer import model_to_bytes
+from numlite.schema import model_to_bytes
 
 from model_zoo import small_bytes, variable_bytes, zoo_bytes
 

@@ -5,6 +5,7 @@ planned arena (tensors and kernel scratch), per-node persistent kernel data, var
 constants decoded into memory. tracemalloc sees every NumPy allocation, so the bytes an
 interpreter retains after ``allocate_tensors()`` and an ``invoke()`` must equal the report, up to
 the small Python objects (kernels, nodes, plan) around the arrays."""
+import gc
 import os
 import tracemalloc
 
@@ -43,6 +44,7 @@ def test_report_matches_traced_allocations(name):
         _feed(it)
         it.invoke()
         del it
+        gc.collect()            # the runtime and its executors reference each other
         it = numlite.Interpreter(model_content=content)
         before = tracemalloc.get_traced_memory()[0]
         it.allocate_tensors()

@@ -1,5 +1,15 @@
-"""Schema enums as plain int constants, for kernels (names as in the schema)."""
+"""Schema enums: name ↔ code tables for operators and tensor types (used by the IR and the
+loader/writer), and enums as plain int constants for kernels (names as in the schema).
+
+Depends only on the generated tables, so the IR can use the op vocabulary without depending on
+the byte format's reader or writer.
+"""
 from ._tables import ENUMS
+
+BUILTIN_OPERATOR = ENUMS["BuiltinOperator"]                     # "CONV_2D" → 3
+BUILTIN_OPERATOR_NAME = {v: k for k, v in BUILTIN_OPERATOR.items()}
+TENSOR_TYPE = ENUMS["TensorType"]                               # "FLOAT32" → 0
+TENSOR_TYPE_NAME = {v: k for k, v in TENSOR_TYPE.items()}
 
 
 class _Enum:

@@ -4,14 +4,17 @@ With ``external_buffers=True`` constant data is not stored inside the FlatBuffer
 after it, each buffer recording its ``offset`` and ``size``: the layout LiteRT's converter uses
 for models over the 2 GB FlatBuffer limit. Metadata stays inline because LiteRT reads metadata
 from inline buffer data only.
+
+Constant tensors whose data encode to identical bytes share one buffer.
 """
 import numpy as np
 
-from .errors import ModelError
-from .ir import BUILTIN_OPERATOR, TENSOR_TYPE, PACKED_TYPES
-from .loader import encode_strings
-from .schema import TABLES
-from .schema.writer import build, union_code
+from ..errors import ModelError
+from ..ir import check_operator_code, check_variable_data
+from ._tables import TABLES
+from .enums import BUILTIN_OPERATOR, TENSOR_TYPE
+from .codecs import encode_constant
+from .writer import build, union_code
 
 # Options tables whose names do not follow CamelCase(op name) + "Options".
 _OPTIONS_OVERRIDES = {
@@ -50,27 +53,10 @@ def _quant_dict(q):
         d["min"] = q.min
     if q.max is not None:
         d["max"] = q.max
-    details = getattr(q, "details", None)
-    if details:
-        d["details_type"] = union_code("QuantizationDetails", details["type"])
-        d["details"] = details
+    if q.details:
+        d["details_type"] = union_code("QuantizationDetails", q.details["type"])
+        d["details"] = q.details
     return d
-
-
-def _tensor_bytes(t):
-    if t.type_name == "STRING":
-        return encode_strings(t.data)
-    if t.type_name in PACKED_TYPES:
-        bits = PACKED_TYPES[t.type_name]
-        per = 8 // bits
-        vals = (np.asarray(t.data).astype(np.int16).reshape(-1) & ((1 << bits) - 1)).astype(np.uint8)
-        pad = (-vals.size) % per
-        vals = np.concatenate([vals, np.zeros(pad, np.uint8)]).reshape(-1, per)
-        packed = np.zeros(vals.shape[0], np.uint8)
-        for k in range(per):
-            packed |= vals[:, k] << (bits * k)
-        return packed.tobytes()
-    return np.ascontiguousarray(t.data, dtype=t.dtype.newbyteorder("<")).tobytes()
 
 
 # Appended buffers start on this boundary, as in LiteRT's converter.
@@ -103,23 +89,26 @@ def _model_table(model, external_buffers):
     """The root Model table as nested dicts, plus the (buffer dict, bytes) pairs to append."""
     buffers = [{}]
     blobs = []
+    # Constants with byte-identical data share one buffer, whatever their tensor or subgraph
+    # (this also keeps the sharing of a file that was read).
+    buffer_of = {}
     opcodes, opcode_index = [], {}
     subgraphs = []
     for sgi, sg in enumerate(model.subgraphs):
         tensors = []
         for ti, t in enumerate(sg.tensors):
             b = 0
+            check_variable_data(t, sgi, ti)
             if t.data is not None:
-                if t.is_variable:
-                    raise ModelError("subgraph %d tensor %d (%r): TFLite does not support variable tensors with "
-                                     "constant data" % (sgi, ti, t.name))
-                data = _tensor_bytes(t)
-                if external_buffers and data:
-                    buffers.append({"size": len(data)})
-                    blobs.append((buffers[-1], data))
-                else:
-                    buffers.append({"data": np.frombuffer(data, np.uint8)})
-                b = len(buffers) - 1
+                data = encode_constant(t.type_name, t.data)
+                b = buffer_of.get(data)
+                if b is None:
+                    if external_buffers and data:
+                        buffers.append({"size": len(data)})
+                        blobs.append((buffers[-1], data))
+                    else:
+                        buffers.append({"data": np.frombuffer(data, np.uint8)})
+                    b = buffer_of[data] = len(buffers) - 1
             td = {"shape": list(t.shape), "type": TENSOR_TYPE[t.type_name], "buffer": b, "name": t.name,
                   "quantization": _quant_dict(t.quantization), "is_variable": t.is_variable,
                   "has_rank": t.has_rank, "sparsity": t.sparsity}
@@ -128,11 +117,10 @@ def _model_table(model, external_buffers):
             tensors.append(td)
         ops = []
         for oi, op in enumerate(sg.operators):
+            check_operator_code(op, sgi, oi)
             key = ("CUSTOM" if op.custom else op.opcode, op.opcode if op.custom else None, op.version)
             if key not in opcode_index:
-                code = BUILTIN_OPERATOR.get(key[0])
-                if code is None:
-                    raise ModelError("subgraph %d operator %d: unknown builtin %r" % (sgi, oi, op.opcode))
+                code = BUILTIN_OPERATOR[key[0]]
                 opcode_index[key] = len(opcodes)
                 opcodes.append({"deprecated_builtin_code": min(code, 127), "builtin_code": code,
                                 "custom_code": key[1], "version": op.version})
