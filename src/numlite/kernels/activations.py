@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .common import broadcast_shape, check_types
-from .elementwise import check_arity, check_output_type, quiet, same_type
+from .binary import check_arity, check_output_type, quiet, same_type
 from .registry import Kernel, register
 from .unary import UnaryKernel
 

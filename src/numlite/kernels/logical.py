@@ -4,7 +4,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .common import broadcast_shape
-from .elementwise import BinaryKernel, check_arity, check_output_type, same_type
+from .binary import BinaryKernel, check_arity, check_output_type, same_type
 from .registry import Kernel, register
 from .unary import UnaryKernel
 

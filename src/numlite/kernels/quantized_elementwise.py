@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import ModelError, UnsupportedOpError
 from ..schema.enums import ActivationFunctionType as Act
 from .common import broadcast_shape, model_error
-from .elementwise import division_by_zero
+from .binary import division_by_zero
 from .fixedpoint import (multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_smaller_than_one_exp,
                          quantize_multiplier_scalar, quantized_activation_range, rounding_divide_by_pot,
                          saturating_rounding_doubling_high_mul, wrap_int32)

@@ -3,7 +3,7 @@ CAST, ZEROS_LIKE (float kernels plus the plain integer variants LiteRT has)."""
 import numpy as np
 
 from .common import check_types
-from .elementwise import (QUANTIZABLE, check_arity, check_output_type, quiet, refuse_quantized, unsupported,
+from .binary import (QUANTIZABLE, check_arity, check_output_type, quiet, refuse_quantized, unsupported,
                           work_dtype)
 from .registry import Kernel, register
 
