@@ -96,3 +96,23 @@ def broadcast_shape(node, a, b):
         return tuple(np.broadcast_shapes(tuple(a), tuple(b)))
     except ValueError:
         raise node.error("shapes %s and %s are not broadcastable" % (tuple(a), tuple(b))) from None
+
+
+def unary_operands(node, inputs, outputs, types):
+    """The operands of a one-input elementwise op: one input of an allowed type (else
+    UnsupportedOpError) and one output of the same type (else ModelError), given the input's
+    shape here. Returns the input's spec."""
+    arity(node, inputs, outputs, 1)
+    x = inputs[0]
+    check_type(node, x, types)
+    same_type(node, outputs[0], x)
+    outputs[0].shape = x.shape
+    return x
+
+
+def refuse_quantized(node, *specs):
+    """Refuse 8/16-bit tensors carrying quantization in a float or plain-integer kernel
+    (UnsupportedOpError): they reach it only when no quantized kernel of the op applies."""
+    for s in specs:
+        if s.type_name in QUANTIZED and s.quantization is not None:
+            raise node.unsupported("quantized %s tensors are not supported yet" % s.type_name)

@@ -8,6 +8,7 @@
   construction (:func:`exact_dtype`).
 * Requantization variants — the named epilogues that turn int32/int64 accumulators back into
   8/16-bit outputs. The fixed-point primitives they are built from live in :mod:`.fixedpoint`.
+* Lookup tables — LUTPopulate / LUTLookup of quantized elementwise functions by tensor type.
 
 Integer matmuls run as float BLAS products of the (offset-corrected) integer operands. That is
 exact as long as every partial sum is an exactly representable integer, whatever order BLAS
@@ -24,6 +25,7 @@ import numpy as np
 from ..ir import dtype_of
 from ..schema.enums import ActivationFunctionType as Act
 from . import fixedpoint as fp
+from . import fixedpoint_nonlinear as fpn
 
 QUANTIZED = ("INT8", "UINT8", "INT16")
 
@@ -239,3 +241,28 @@ def c_div_round(acc, n):
     acc = np.asarray(acc, np.int64)
     n = np.asarray(n, np.int64)
     return np.sign(acc) * ((np.abs(acc) + n // 2) // n)
+
+
+# -- lookup tables ----------------------------------------------------------------------------
+
+def lut(transform, input_params, output_params, type_name, half_to_even=False):
+    """LUTPopulate of a float32 function between two (scale, zero point) pairs: a 256-entry
+    table for 8-bit types, the 513-entry interpolated one for int16 (see
+    :mod:`.fixedpoint_nonlinear`); read it with :func:`lut_lookup`."""
+    if type_name == "INT16":
+        return fpn.lut_int16(transform, *input_params, *output_params)
+    return fpn.lut_8bit(transform, *input_params, *output_params, dtype_of(type_name), half_to_even)
+
+
+def lut_lookup(table, x):
+    """LUTLookup in a table from :func:`lut` (int64 values)."""
+    return fpn.lookup_int16(table, x) if table.dtype == np.int16 else fpn.lookup_8bit(table, x)
+
+
+def elementwise_params(node, x, out, symmetric_int16=True):
+    """(scale, zero point) pairs of the input and output of a quantized one-input elementwise
+    op; LiteRT's int16 kernels need zero points 0 (``symmetric_int16``), a ModelError otherwise."""
+    qi, qo = qparams(node, x, "input").pair, qparams(node, out, "output").pair
+    if symmetric_int16 and x.type_name == "INT16" and (qi[1] or qo[1]):
+        raise node.error("int16 quantization needs zero points 0")
+    return qi, qo
