@@ -274,7 +274,7 @@ def _pot_scale_int16(node):
     leave it false (zero-initialised params) when the operator carries no options table at all.
     The Node says so once the contract tells (``node.has_options``); until then a table-less
     node reads the schema default."""
-    return bool(node.options.pot_scale_int_16) and getattr(node, "has_options", True)
+    return bool(node.options.pot_scale_int_16) and node.has_options
 
 
 class _QuantizedAddSub(_Quantized):

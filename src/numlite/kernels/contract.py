@@ -148,7 +148,7 @@ class Node:
     options, custom options, intermediate tensors, the array namespace, scratch requests and a way
     to run another subgraph."""
 
-    __slots__ = ("opcode", "version", "index", "subgraph", "custom", "options", "custom_options",
+    __slots__ = ("opcode", "version", "index", "subgraph", "custom", "options", "has_options", "custom_options",
                  "intermediates", "xp", "scratches", "_run_subgraph", "_flex")
 
     def __init__(self, op, index, subgraph=0, intermediates=(), xp=np, run_subgraph=None):
@@ -156,6 +156,9 @@ class Node:
         self.index, self.subgraph = index, subgraph
         table = op.options_type or (None if op.custom else options_table(op.opcode))
         self.options = Options(op.opcode, table, op.options)
+        # LiteRT reads a few options differently when the operator has no options table at all
+        # (int16 ADD/SUB's pot_scale_int16: the schema says true, an absent table means false).
+        self.has_options = op.options_type is not None or bool(op.options)
         self.custom_options = op.custom_options
         self.intermediates = list(intermediates)
         self.xp = xp
