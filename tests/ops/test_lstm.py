@@ -11,7 +11,8 @@ from hypothesis import given, settings, strategies as st
 
 import numlite
 from harness import Const, In, Var, assert_model_refused, assert_outputs_match, run_numlite, single_op_model
-from numlite.kernels import lstm as K
+from numlite.kernels.contract import Node
+from numlite.kernels.sequence import lstm as K
 from numlite.kernels.registry import lookup
 
 F32 = np.float32
@@ -487,6 +488,7 @@ class _Spec:
 class _Op:
     def __init__(self, opcode):
         self.opcode, self.version, self.options, self.custom = opcode, 1, {}, False
+        self.options_type, self.custom_options = None, None
 
 
 @pytest.mark.parametrize("opcode", ["LSTM", "UNIDIRECTIONAL_SEQUENCE_LSTM", "BIDIRECTIONAL_SEQUENCE_LSTM"])
@@ -508,6 +510,6 @@ def test_kernel_selection(opcode, input_type, weight_type):
     else:
         assert cls is not hybrid_cls
         if cls is float_cls:
-            kernel = cls(_Op(opcode))
+            kernel = cls()
             with pytest.raises(numlite.UnsupportedOpError):
-                kernel.prepare([_Spec(input_type)], [_Spec(input_type)])
+                kernel.prepare(Node(_Op(opcode), 0), [_Spec(input_type)], [_Spec(input_type)])

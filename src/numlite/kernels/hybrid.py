@@ -91,12 +91,18 @@ def asymmetric_quantize(rows):
 CLAMPS = (Act.RELU, Act.RELU6, Act.RELU_N1_TO_1)
 
 
-def fused_activation(kernel, clamps_only):
+def fused_activation(node, clamps_only):
     """The fused activation to apply. Conv kernels (CalculateActivationRange) treat TANH and
     SIGN_BIT as no clamp at all; the hybrid FULLY_CONNECTED applies every activation."""
-    act = kernel.options.get("fused_activation_function", Act.NONE)
+    # TEMPORARY (h-seq): accepts a contract Node as well as a legacy kernel, until hybrid.py's
+    # own conversion to nodes is merged.
+    if isinstance(node.options, dict):
+        act = node.options.get("fused_activation_function", Act.NONE)
+        opcode = node.op.opcode
+    else:
+        act, opcode = node.options.fused_activation_function, node.opcode
     if act not in Act:
-        raise ModelError("%s: unknown fused activation function %d" % (kernel.op.opcode, act))
+        raise ModelError("%s: unknown fused activation function %d" % (opcode, act))
     return act if act in CLAMPS or not clamps_only else Act.NONE
 
 

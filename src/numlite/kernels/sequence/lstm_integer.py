@@ -26,21 +26,21 @@ import functools
 
 import numpy as np
 
-from ..errors import UnsupportedOpError
-from . import fixedpoint as fp
-from .fixedpoint_nonlinear import (Q15, checked_log2, exp_on_negative_values, inv_sqrt_quantized_multiplier, libm,
+from .. import fixedpoint as fp
+from ..contract import Kernel
+from ..fixedpoint_nonlinear import (Q15, checked_log2, exp_on_negative_values, inv_sqrt_quantized_multiplier, libm,
                                    newton_half_reciprocal, one_over_one_plus_x_for_x_in_0_1, rounding_divide_by_pot16,
                                    srdhm16, wrap_int16)
-from .lstm_common import (BIASES, CELL_STATE, FORGET_LAYER_NORM, INPUT, INPUT_WEIGHTS, LAYER_NORMS, OUTPUT_STATE,
-                          PEEPHOLES, PROJECTION_BIAS, PROJECTION_W, RECURRENT_WEIGHTS, check_operand_count, operand)
-from .quantized_matmul import exact_dtype, exact_matmul
-from .common import model_error
-from .registry import Kernel, register
+from ..operands import arity
+from ..quant import exact_dtype, exact_matmul, qparams
+from ..registry import register
+from .slots import (BIASES, CELL_STATE, FORGET_LAYER_NORM, INPUT, INPUT_WEIGHTS, LAYER_NORMS, LSTM_KERNEL_BASIC,
+                    OUTPUT_STATE, PEEPHOLES, PROJECTION_BIAS, PROJECTION_W, RECURRENT_WEIGHTS, check_operand_count,
+                    check_projection_size, check_state, operand)
 
 F32 = np.float32
 I16_MIN, I16_MAX = -(1 << 15), (1 << 15) - 1
-I_GATE, F_GATE, C_GATE, O_GATE = range(4)       # the operand order of lstm_common
-LSTM_KERNEL_BASIC = 1                            # LSTMKernelType.BASIC in LSTMOptions.kernel_type
+I_GATE, F_GATE, C_GATE, O_GATE = range(4)       # the operand order of slots.GATES
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,52 +237,32 @@ def _scaled_ratio(a, b, c):
     return F32(F32(F32(a) * F32(b)) / F32(c))
 
 
-def _refuse(kernel, detail):
-    raise UnsupportedOpError(kernel.op.opcode, kernel.op.version, getattr(kernel, "node_index", None), detail)
-
-
-def _per_tensor(kernel, spec, what):
+def _per_tensor(node, spec, what):
     """(scale as float32, zero point) of a per-tensor quantized tensor."""
-    q = spec.quantization if spec is not None else None
-    if q is None or q.scale.size == 0:
-        raise model_error(kernel, "%s needs quantization parameters" % what)
-    if q.scale.size > 1:
+    q = qparams(node, spec, what)
+    if q.per_channel:
         # LiteRT's legacy params.scale is 0 for per-channel tensors: every product would vanish.
-        _refuse(kernel, "%s: per-channel quantization is not supported by the integer LSTM" % what)
-    return F32(q.scale[0]), int(q.zero_point[0])
+        raise node.unsupported("%s: per-channel quantization is not supported by the integer LSTM" % what)
+    return q.pair
 
 
-def _intermediate_params(kernel, k):
-    inter = getattr(kernel, "intermediates", None) or []
+def _intermediate_params(node, k):
+    inter = node.intermediates
     spec = inter[k] if k < len(inter) else None
-    q = spec.quantization if spec is not None else None
-    if q is None or q.scale.size == 0:
-        raise model_error(kernel, "intermediate tensor %d needs quantization parameters" % k)
-    return F32(q.scale[0]), int(q.zero_point[0])
+    return qparams(node, spec, "intermediate tensor %d" % k).pair
 
 
-def _check(kernel, spec, what, types, shape=None):
+def _check(node, spec, what, types, shape=None):
     if spec.type_name not in types:
-        _refuse(kernel, "%s type %s (integer LSTM needs %s)" % (what, spec.type_name, "/".join(types)))
+        raise node.unsupported("%s type %s (integer LSTM needs %s)" % (what, spec.type_name, "/".join(types)))
     if shape is not None and tuple(spec.shape) != tuple(shape):
-        raise model_error(kernel, "%s has shape %s, expected %s" % (what, tuple(spec.shape), tuple(shape)))
+        raise node.error("%s has shape %s, expected %s" % (what, tuple(spec.shape), tuple(shape)))
 
 
-def _constant(kernel, spec, what):
+def _constant(node, spec, what):
     if spec.data is None:
-        _refuse(kernel, "%s must be constant (LiteRT folds it into biases at prepare)" % what)
+        raise node.unsupported("%s must be constant (LiteRT folds it into biases at prepare)" % what)
     return np.asarray(spec.data, np.int64)
-
-
-def _state_shapes(kernel, inputs, n_batch, n_output, n_cell):
-    out_state, cell_state = operand(inputs, OUTPUT_STATE), operand(inputs, CELL_STATE)
-    for spec, what, size in ((out_state, "output state", n_batch * n_output),
-                             (cell_state, "cell state", n_batch * n_cell)):
-        if spec is None or not spec.is_variable:
-            raise model_error(kernel, "%s must be a variable tensor" % what)
-        if int(np.prod(spec.shape)) != size:
-            raise model_error(kernel, "%s has %d elements, expected %d" % (what, int(np.prod(spec.shape)), size))
-    return out_state, cell_state
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,23 +274,23 @@ def _state_shapes(kernel, inputs, n_batch, n_output, n_cell):
 class IntegerLstm(Kernel):
     """LiteRT's EvalInteger8x8_16 (5 intermediates) and, for LSTM, EvalInteger8x8_8 (12)."""
 
-    def prepare(self, inputs, outputs):
-        self.options = self.options or {}
-        sequence = self.op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM"
+    def prepare(self, node, inputs, outputs):
+        o = node.options
+        sequence = node.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM"
         if inputs and inputs[0] is not None and inputs[0].type_name == "INT16":
             # LiteRT's integer LSTM is int8 only: int16 inputs fall into its float checks and fail.
-            raise model_error(self, "LiteRT has no int16-activation LSTM")
-        if not sequence and self.options.get("kernel_type", 0) == LSTM_KERNEL_BASIC:
-            _refuse(self, "the basic LSTM kernel has no int8 version (uint8 only)")
-        check_operand_count(self, inputs)
+            raise node.error("LiteRT has no int16-activation LSTM")
+        if not sequence and o.kernel_type == LSTM_KERNEL_BASIC:
+            raise node.unsupported("the basic LSTM kernel has no int8 version (uint8 only)")
+        check_operand_count(node, inputs)
         if len(outputs) != 1:
-            raise model_error(self, "expected 1 output, got %d" % len(outputs))
+            raise node.error("expected 1 output, got %d" % len(outputs))
         x = inputs[INPUT]
         rank = 3 if sequence else 2
         if x.shape is None or len(x.shape) != rank:
-            _refuse(self, "integer path needs a rank-%d input, got %s" % (rank, x.shape))
+            raise node.unsupported("integer path needs a rank-%d input, got %s" % (rank, x.shape))
         if sequence:
-            self.time_major = bool(self.options.get("time_major", False))
+            self.time_major = bool(o.time_major)
             n_batch = x.shape[1] if self.time_major else x.shape[0]
         else:
             self.time_major = True
@@ -319,115 +299,118 @@ class IntegerLstm(Kernel):
 
         for i in INPUT_WEIGHTS[1:] + RECURRENT_WEIGHTS[1:] + BIASES[1:]:
             if operand(inputs, i) is None:
-                raise model_error(self, "missing required operand %d" % i)
+                raise node.error("missing required operand %d" % i)
         w_out = inputs[INPUT_WEIGHTS[O_GATE]]
         r_out = inputs[RECURRENT_WEIGHTS[O_GATE]]
         if len(w_out.shape) != 2 or len(r_out.shape) != 2:
-            _refuse(self, "integer path needs 2-D weights (no diagonal recurrent weights)")
+            raise node.unsupported("integer path needs 2-D weights (no diagonal recurrent weights)")
         n_cell, n_output = w_out.shape[0], r_out.shape[1]
         self.n_batch, self.n_input, self.n_cell, self.n_output = n_batch, n_input, n_cell, n_output
 
         cifg = operand(inputs, INPUT_WEIGHTS[I_GATE]) is None
         if cifg != (operand(inputs, RECURRENT_WEIGHTS[I_GATE]) is None):
-            raise model_error(self, "input-gate weights must be all present or all absent")
+            raise node.error("input-gate weights must be all present or all absent")
         if cifg != (operand(inputs, BIASES[I_GATE]) is None):
-            raise model_error(self, "input gate bias must be present exactly when the input gate is")
+            raise node.error("input gate bias must be present exactly when the input gate is")
         self.gates = [g for g in range(4) if not (cifg and g == I_GATE)]
         peep = [operand(inputs, PEEPHOLES[g]) if PEEPHOLES[g] is not None else None for g in range(4)]
         self.peephole = peep[O_GATE] is not None
         # All or none; a CIFG LSTM may still carry an (unused) cell-to-input vector with the others.
         if any((peep[g] is None) == self.peephole for g in (F_GATE, O_GATE)) or \
                 ((peep[I_GATE] is None) == self.peephole and not (cifg and self.peephole)):
-            raise model_error(self, "peephole weights must be all present or all absent")
+            raise node.error("peephole weights must be all present or all absent")
         self.projection = operand(inputs, PROJECTION_W) is not None
         if operand(inputs, PROJECTION_BIAS) is not None and not self.projection:
-            raise model_error(self, "projection bias without projection weights")
+            raise node.error("projection bias without projection weights")
         self.layer_norm = len(inputs) == 24 and operand(inputs, FORGET_LAYER_NORM) is not None
 
-        _check(self, x, "input", ("INT8",))
+        _check(node, x, "input", ("INT8",))
         for g in self.gates:
-            _check(self, inputs[INPUT_WEIGHTS[g]], "input weights", ("INT8",), (n_cell, n_input))
-            _check(self, inputs[RECURRENT_WEIGHTS[g]], "recurrent weights", ("INT8",), (n_cell, n_output))
-            _check(self, inputs[BIASES[g]], "gate bias", ("INT32",), (n_cell,))
+            _check(node, inputs[INPUT_WEIGHTS[g]], "input weights", ("INT8",), (n_cell, n_input))
+            _check(node, inputs[RECURRENT_WEIGHTS[g]], "recurrent weights", ("INT8",), (n_cell, n_output))
+            _check(node, inputs[BIASES[g]], "gate bias", ("INT32",), (n_cell,))
             if self.peephole and g != C_GATE:
-                _check(self, peep[g], "peephole weights", ("INT16",), (n_cell,))
+                _check(node, peep[g], "peephole weights", ("INT16",), (n_cell,))
             if self.layer_norm:
                 if operand(inputs, LAYER_NORMS[g]) is None:
-                    raise model_error(self, "layer norm coefficients missing for gate %d" % g)
-                _check(self, inputs[LAYER_NORMS[g]], "layer norm coefficients", ("INT16",), (n_cell,))
+                    raise node.error("layer norm coefficients missing for gate %d" % g)
+                _check(node, inputs[LAYER_NORMS[g]], "layer norm coefficients", ("INT16",), (n_cell,))
         if self.layer_norm and cifg and operand(inputs, LAYER_NORMS[I_GATE]) is not None:
-            raise model_error(self, "CIFG LSTM with input-gate layer norm coefficients")
+            raise node.error("CIFG LSTM with input-gate layer norm coefficients")
         if self.projection:
-            _check(self, inputs[PROJECTION_W], "projection weights", ("INT8",), (n_output, n_cell))
+            _check(node, inputs[PROJECTION_W], "projection weights", ("INT8",), (n_output, n_cell))
             if operand(inputs, PROJECTION_BIAS) is not None:
-                _check(self, inputs[PROJECTION_BIAS], "projection bias", ("INT32",), (n_output,))
-        elif n_output != n_cell:
-            raise model_error(self, "without projection the output size (%d) must equal the cell count (%d)"
-                       % (n_output, n_cell))
-        out_state, cell_state = _state_shapes(self, inputs, n_batch, n_output, n_cell)
-        _check(self, out_state, "output state", ("INT8",))
-        _check(self, cell_state, "cell state", ("INT16",))
-        _check(self, outputs[0], "output", ("INT8",))
-        if self.options.get("cell_clip", 0.0) < 0 or self.options.get("proj_clip", 0.0) < 0:
-            raise model_error(self, "clip values must be non-negative")
+                _check(node, inputs[PROJECTION_BIAS], "projection bias", ("INT32",), (n_output,))
+        check_projection_size(node, self.projection, n_output, n_cell)
+        out_state, cell_state = operand(inputs, OUTPUT_STATE), operand(inputs, CELL_STATE)
+        check_state(node, out_state, n_batch * n_output, "output state")
+        check_state(node, cell_state, n_batch * n_cell, "cell state")
+        _check(node, out_state, "output state", ("INT8",))
+        _check(node, cell_state, "cell state", ("INT16",))
+        _check(node, outputs[0], "output", ("INT8",))
+        if o.cell_clip < 0 or o.proj_clip < 0:
+            raise node.error("clip values must be non-negative")
 
-        n_inter = len(getattr(self, "intermediates", None) or [])
+        n_inter = len(node.intermediates)
         if n_inter == 5:
-            self._prepare_8x8_16(inputs, outputs)
+            self._prepare_8x8_16(node, inputs, outputs)
         elif n_inter == 12 and not sequence:
-            self._prepare_8x8_8(inputs, outputs)
+            self._prepare_8x8_8(node, inputs, outputs)
         else:
-            raise model_error(self, "integer LSTM needs 5 intermediate tensors%s, got %d"
-                       % ("" if sequence else " (or 12)", n_inter))
+            raise node.error("integer LSTM needs 5 intermediate tensors%s, got %d"
+                             % ("" if sequence else " (or 12)", n_inter))
         outputs[0].shape = tuple(x.shape[:-1]) + (n_output,)
 
     # -- shared prepare pieces ---------------------------------------------------------------
 
-    def _common_scales(self, inputs, outputs):
-        self.in_scale, self.in_zp = _per_tensor(self, inputs[INPUT], "input")
-        self.state_scale, self.state_zp = _per_tensor(self, inputs[OUTPUT_STATE], "output state")
-        self.cell_q = _per_tensor(self, inputs[CELL_STATE], "cell state")
-        self.out_scale = _per_tensor(self, outputs[0], "output")[0]
-        self.w_in = {g: _constant(self, inputs[INPUT_WEIGHTS[g]], "input weights") for g in self.gates}
-        self.w_rec = {g: _constant(self, inputs[RECURRENT_WEIGHTS[g]], "recurrent weights") for g in self.gates}
-        self.s_in = {g: _per_tensor(self, inputs[INPUT_WEIGHTS[g]], "input weights")[0] for g in self.gates}
-        self.s_rec = {g: _per_tensor(self, inputs[RECURRENT_WEIGHTS[g]], "recurrent weights")[0] for g in self.gates}
-        self.ln_scale = {g: (_per_tensor(self, inputs[LAYER_NORMS[g]], "layer norm")[0] if self.layer_norm else F32(1))
+    def _common_scales(self, node, inputs, outputs):
+        """Scales, zero points and clips both integer variants use; returns the int64 input and
+        recurrent weights per gate (prepare-time only: the kernel keeps its own matrices)."""
+        self.in_scale, self.in_zp = _per_tensor(node, inputs[INPUT], "input")
+        self.state_scale, self.state_zp = _per_tensor(node, inputs[OUTPUT_STATE], "output state")
+        self.cell_q = _per_tensor(node, inputs[CELL_STATE], "cell state")
+        self.out_scale = _per_tensor(node, outputs[0], "output")[0]
+        w_in = {g: _constant(node, inputs[INPUT_WEIGHTS[g]], "input weights") for g in self.gates}
+        w_rec = {g: _constant(node, inputs[RECURRENT_WEIGHTS[g]], "recurrent weights") for g in self.gates}
+        self.s_in = {g: _per_tensor(node, inputs[INPUT_WEIGHTS[g]], "input weights")[0] for g in self.gates}
+        self.s_rec = {g: _per_tensor(node, inputs[RECURRENT_WEIGHTS[g]], "recurrent weights")[0] for g in self.gates}
+        self.ln_scale = {g: (_per_tensor(node, inputs[LAYER_NORMS[g]], "layer norm")[0] if self.layer_norm else F32(1))
                          for g in self.gates}
         self.ln_qm = {g: _qm(self.ln_scale[g]) for g in self.gates}
-        clip = F32(self.options.get("proj_clip", 0.0))
+        clip = F32(node.options.proj_clip)
         self.proj_clip = int(fp.float_to_int32_x86(np.clip(clip / self.out_scale, -128, 127))) if clip > 0 else 0
+        return w_in, w_rec
 
-    def _quantized_cell_clip(self, limit=None):
-        clip = F32(self.options.get("cell_clip", 0.0))
+    def _quantized_cell_clip(self, node, limit=None):
+        clip = F32(node.options.cell_clip)
         if not clip > 0 or (limit is not None and not clip < limit):
             return 0
         return int(fp.float_to_int32_x86(np.clip(clip / self.cell_q[0], -32768, 32767)))
 
     # -- 8x8_16 ------------------------------------------------------------------------------
 
-    def _prepare_8x8_16(self, inputs, outputs):
+    def _prepare_8x8_16(self, node, inputs, outputs):
         """PopulateQuantizedLstmParams8x8_16 and PopulatePrecomputedZPTimesWeightsWithBias."""
-        self.variant = "8x8_16"
-        self._common_scales(inputs, outputs)
+        self.scheme = "8x8_16"
+        w_in, w_rec = self._common_scales(node, inputs, outputs)
         gates = self.gates
-        inter = [(_intermediate_params(self, k) if self.layer_norm else (F32(2.0 ** -12), 0)) for k in range(4)]
-        hidden_scale, self.hidden_zp = _intermediate_params(self, 4)
+        inter = [(_intermediate_params(node, k) if self.layer_norm else (F32(2.0 ** -12), 0)) for k in range(4)]
+        hidden_scale, self.hidden_zp = _intermediate_params(node, 4)
         # LSTM's Prepare ignores the status of PopulateQuantizedLstmParams8x8_16: when these checks
         # fail LiteRT logs an error and runs with zeroed parameters (a constant output).
         ok, cell_scale = checked_log2(self.cell_q[0])
         if not ok:
-            _refuse(self, "cell state scale %g is not a power of two" % self.cell_q[0])
-        if self.op.opcode == "LSTM" and cell_scale > -9:
-            _refuse(self, "cell state scale 2^%d: LiteRT requires at most 2^-9" % cell_scale)
+            raise node.unsupported("cell state scale %g is not a power of two" % self.cell_q[0])
+        if node.opcode == "LSTM" and cell_scale > -9:
+            raise node.unsupported("cell state scale 2^%d: LiteRT requires at most 2^-9" % cell_scale)
         # ApplyTanh dispatches integer bits 0..6 only; otherwise LiteRT leaves its scratch unwritten.
         if not 0 <= 15 + cell_scale <= 6:
-            _refuse(self, "cell state scale 2^%d outside LiteRT's tanh range 2^-15..2^-9" % cell_scale)
+            raise node.unsupported("cell state scale 2^%d outside LiteRT's tanh range 2^-15..2^-9" % cell_scale)
         self.cell_scale = cell_scale
-        self.cell_clip = self._quantized_cell_clip()
+        self.cell_clip = self._quantized_cell_clip(node)
 
         m_in, s_in, m_rec, s_rec, b_in, b_rec = [], [], [], [], [], []
-        bias = {g: _constant(self, inputs[BIASES[g]], "gate bias") for g in gates}
+        bias = {g: _constant(node, inputs[BIASES[g]], "gate bias") for g in gates}
         for g in gates:
             q_in = _qm(_scaled_ratio(self.s_in[g], self.in_scale, inter[g][0]))
             q_rec = _qm(_scaled_ratio(self.s_rec[g], self.state_scale, inter[g][0]))
@@ -435,29 +418,29 @@ class IntegerLstm(Kernel):
                 lst.append(np.full(self.n_cell, v))
             # With layer norm the gate bias is added after normalisation, not folded here.
             folded = np.zeros(self.n_cell, np.int64) if self.layer_norm else bias[g]
-            b_in.append(fp.wrap_int32(folded + self.w_in[g].sum(axis=1) * -self.in_zp))
-            b_rec.append(fp.wrap_int32(self.w_rec[g].sum(axis=1) * -self.state_zp))
-        self.in_matrix = IntMatrix(np.concatenate([self.w_in[g] for g in gates]), 128)
-        self.rec_matrix = IntMatrix(np.concatenate([self.w_rec[g] for g in gates]), 128)
+            b_in.append(fp.wrap_int32(folded + w_in[g].sum(axis=1) * -self.in_zp))
+            b_rec.append(fp.wrap_int32(w_rec[g].sum(axis=1) * -self.state_zp))
+        self.in_matrix = IntMatrix(np.concatenate([w_in[g] for g in gates]), 128)
+        self.rec_matrix = IntMatrix(np.concatenate([w_rec[g] for g in gates]), 128)
         self.in_q = (np.concatenate(b_in), np.concatenate(m_in), np.concatenate(s_in))
         self.rec_q = (np.concatenate(b_rec), np.concatenate(m_rec), np.concatenate(s_rec))
 
         if self.peephole:
-            peep_scales = {g: _per_tensor(self, inputs[PEEPHOLES[g]], "peephole weights")[0]
+            peep_scales = {g: _per_tensor(node, inputs[PEEPHOLES[g]], "peephole weights")[0]
                            for g in gates if g != C_GATE}
             # std::pow(2, cell_scale) is a double: this product is evaluated in double.
             self.peep_qm = {g: _qm(2.0 ** cell_scale * float(peep_scales[g]) / float(inter[g][0]))
                             for g in gates if g != C_GATE}
             if self.n_output > self.n_cell:
-                _refuse(self, "peephole LSTM with more outputs than cells (LiteRT reads past its buffers)")
+                raise node.unsupported("peephole LSTM with more outputs than cells (LiteRT reads past its buffers)")
         self.variance_guard = {g: max(1, int(fp.float_to_int32_x86(F32(10000) * self.ln_scale[g]))) for g in gates}
         self.hidden_qm = _qm(2.0 ** -15 / float(hidden_scale) * 2.0 ** -15)
         if self.projection:
-            w_proj = _constant(self, inputs[PROJECTION_W], "projection weights")
-            self.proj_qm = _qm(_scaled_ratio(_per_tensor(self, inputs[PROJECTION_W], "projection weights")[0],
+            w_proj = _constant(node, inputs[PROJECTION_W], "projection weights")
+            self.proj_qm = _qm(_scaled_ratio(_per_tensor(node, inputs[PROJECTION_W], "projection weights")[0],
                                              hidden_scale, self.state_scale))
             p_bias = operand(inputs, PROJECTION_BIAS)
-            p_bias = np.zeros(self.n_output, np.int64) if p_bias is None else _constant(self, p_bias, "projection bias")
+            p_bias = np.zeros(self.n_output, np.int64) if p_bias is None else _constant(node, p_bias, "projection bias")
             self.proj_matrix = IntMatrix(w_proj, 128)
             self.proj_bias = fp.wrap_int32(p_bias + self.proj_matrix.row_sums * self.hidden_zp)
 
@@ -504,18 +487,19 @@ class IntegerLstm(Kernel):
 
     # -- 8x8_8 -------------------------------------------------------------------------------
 
-    def _prepare_8x8_8(self, inputs, outputs):
+    def _prepare_8x8_8(self, node, inputs, outputs):
         """PopulateQuantizedLstmParams8x8_8. EvalInteger8x8_8 dereferences the layer norm
         coefficients, the projection weights and the projection bias unconditionally."""
-        self.variant = "8x8_8"
+        self.scheme = "8x8_8"
         if not (self.layer_norm and self.projection and operand(inputs, PROJECTION_BIAS) is not None):
-            _refuse(self, "LiteRT's 8x8_8 integer LSTM needs layer norm, projection weights and projection bias")
-        self._common_scales(inputs, outputs)
+            raise node.unsupported("LiteRT's 8x8_8 integer LSTM needs layer norm, projection weights and "
+                                   "projection bias")
+        w_in, w_rec = self._common_scales(node, inputs, outputs)
         if self.cell_q[0] != F32(2.0 ** -15):
-            raise model_error(self, "8x8_8 integer LSTM needs a cell state scale of 2^-15")
+            raise node.error("8x8_8 integer LSTM needs a cell state scale of 2^-15")
         self.cell_scale = -15
-        self.cell_clip = self._quantized_cell_clip(limit=1.0)
-        inter = [_intermediate_params(self, k) for k in range(12)]
+        self.cell_clip = self._quantized_cell_clip(node, limit=1.0)
+        inter = [_intermediate_params(node, k) for k in range(12)]
         scale = [s for s, _ in inter]
         zp = [z for _, z in inter]
         ratios = [(1, 0), (2, 0), (4, 3), (5, 3), (7, 6), (8, 6), (10, 9), (11, 9)]
@@ -530,12 +514,12 @@ class IntegerLstm(Kernel):
             rec_eff = _qm(_scaled_ratio(self.s_rec[g], self.state_scale, scale[rec_inter]))
             in_sum = (ia[in_ab], ib[in_ab])
             rec_sum = (ia[rec_ab], ib[rec_ab]) if rec_ab is not None else (ib[3], ib[7])
-            self.gate88[g] = (IntMatrix(self.w_in[g], 255), in_eff, in_sum, _int8(zp[in_zp]),
-                              IntMatrix(self.w_rec[g], 255), rec_eff, rec_sum, _int8(zp[rec_zp]))
-        proj_scale = _per_tensor(self, inputs[PROJECTION_W], "projection weights")[0]
+            self.gate88[g] = (IntMatrix(w_in[g], 255), in_eff, in_sum, _int8(zp[in_zp]),
+                              IntMatrix(w_rec[g], 255), rec_eff, rec_sum, _int8(zp[rec_zp]))
+        proj_scale = _per_tensor(node, inputs[PROJECTION_W], "projection weights")[0]
         self.proj_qm = _qm(float(proj_scale) * 2.0 ** -15 / float(self.state_scale))
-        self.proj_matrix = IntMatrix(_constant(self, inputs[PROJECTION_W], "projection weights"), 1 << 15)
-        self.proj_bias = _constant(self, inputs[PROJECTION_BIAS], "projection bias")
+        self.proj_matrix = IntMatrix(_constant(node, inputs[PROJECTION_W], "projection weights"), 1 << 15)
+        self.proj_bias = _constant(node, inputs[PROJECTION_BIAS], "projection bias")
 
     def _gate_8x8_8(self, g, x, h, inputs):
         w_in, in_eff, in_sum, in_zp, w_rec, rec_eff, rec_sum, rec_zp = self.gate88[g]
@@ -567,12 +551,12 @@ class IntegerLstm(Kernel):
 
     # -- eval --------------------------------------------------------------------------------
 
-    def eval(self, inputs, outputs):
+    def eval(self, node, inputs, outputs):
         x = np.asarray(inputs[INPUT], np.int64)
         state_arr, cell_arr = inputs[OUTPUT_STATE], inputs[CELL_STATE]
         h = state_arr.reshape(self.n_batch, self.n_output).astype(np.int64)
         cell = cell_arr.reshape(self.n_batch, self.n_cell).astype(np.int64)
-        step = self._step_8x8_16 if self.variant == "8x8_16" else self._step_8x8_8
+        step = self._step_8x8_16 if self.scheme == "8x8_16" else self._step_8x8_8
         out = outputs[0]
         if x.ndim == 2:
             h, cell = step(x, h, cell, inputs, True)
@@ -607,42 +591,40 @@ class QuantizedBasicLstm(Kernel):
     Activations are read as (v - 128) / 128 whatever their quantization says; the state is Q4.11.
     """
 
-    def prepare(self, inputs, outputs):
-        self.options = self.options or {}
-        if self.options.get("kernel_type", 0) != LSTM_KERNEL_BASIC:
-            _refuse(self, "uint8 input is only supported by the basic LSTM kernel")
-        if len(inputs) != 5 or len(outputs) != 4 or any(s is None for s in inputs):
-            raise model_error(self, "the basic LSTM kernel takes 5 inputs and 4 outputs")
+    def prepare(self, node, inputs, outputs):
+        if node.options.kernel_type != LSTM_KERNEL_BASIC:
+            raise node.unsupported("uint8 input is only supported by the basic LSTM kernel")
+        arity(node, inputs, outputs, 5, 4)
         x, prev_activ, weights, bias, prev_state = inputs
         want = (("UINT8", "UINT8", "UINT8", "INT32", "INT16"), ("UINT8", "INT16", "UINT8", "INT16"))
         for specs, types in ((inputs, want[0]), (outputs, want[1])):
             for s, t in zip(specs, types):
                 if s.type_name != t:
-                    _refuse(self, "basic LSTM types must be uint8/int32/int16 as LiteRT's LstmCell; got %s"
-                            % s.type_name)
+                    raise node.unsupported("basic LSTM types must be uint8/int32/int16 as LiteRT's LstmCell; "
+                                           "got %s" % s.type_name)
         if len(x.shape) != 2 or len(prev_activ.shape) != 2 or prev_activ.shape[0] != x.shape[0]:
-            raise model_error(self, "input and previous activation must be [batch, depth] with equal batches")
+            raise node.error("input and previous activation must be [batch, depth] with equal batches")
         n_batch, n_input = x.shape
         depth = prev_activ.shape[1]
         if tuple(weights.shape) != (4 * depth, n_input + depth) or tuple(bias.shape) != (4 * depth,) \
                 or tuple(prev_state.shape) != (n_batch, depth):
-            raise model_error(self, "basic LSTM operand shapes do not match")
-        ok, log2 = checked_log2(_per_tensor(self, outputs[1], "state output")[0])
+            raise node.error("basic LSTM operand shapes do not match")
+        ok, log2 = checked_log2(_per_tensor(node, outputs[1], "state output")[0])
         if not ok or 15 + log2 != 4:
             # LiteRT only instantiates LstmCell<4>: a Q4.11 state.
-            raise model_error(self, "the basic LSTM state must have scale 2^-11")
-        w = _constant(self, weights, "weights")
-        w_zp = _per_tensor(self, weights, "weights")[1]
-        self.bias = _constant(self, bias, "bias")
+            raise node.error("the basic LSTM state must have scale 2^-11")
+        w = _constant(node, weights, "weights")
+        w_zp = _per_tensor(node, weights, "weights")[1]
+        self.bias = _constant(node, bias, "bias")
         # 4096 * bias scale is a float product before QuantizeMultiplier.
-        self.accum_qm = _qm(F32(4096) * _per_tensor(self, bias, "bias")[0])
+        self.accum_qm = _qm(F32(4096) * _per_tensor(node, bias, "bias")[0])
         self.matrix = IntMatrix(w - w_zp, 128)
         self.depth = depth
         self.state_variables = (prev_activ.is_variable, prev_state.is_variable)
         outputs[0].shape, outputs[1].shape = tuple(prev_activ.shape), tuple(prev_state.shape)
         outputs[2].shape, outputs[3].shape = (n_batch, n_input + depth), (n_batch, 4 * depth)
 
-    def eval(self, inputs, outputs):
+    def eval(self, node, inputs, outputs):
         x, prev_activ, _, _, prev_state = inputs
         concat = np.concatenate([x, prev_activ], axis=1)
         # optimized_ops::LstmCell (the basic kernel has no reference variant) runs the

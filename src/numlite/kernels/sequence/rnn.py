@@ -28,43 +28,40 @@ BIDIRECTIONAL_SEQUENCE_RNN reproduces its reference kernel's quirks:
 """
 import numpy as np
 
-from .common import check_types, model_error
-from .hybrid import apply_activation, fused_activation, hybrid_dot, quantize_rows, weight_row_sums
-from .quantized_matmul import exact_dtype, qparams, refuse
-from .registry import Kernel, register
+from ..contract import Kernel
+from ..hybrid import apply_activation, fused_activation, hybrid_dot, quantize_rows, weight_row_sums
+from ..operands import arity, check_rank, check_type
+from ..quant import exact_dtype, qparams
+from ..registry import register
 
 F32 = np.float32
 WEIGHT_TYPES = ("FLOAT32", "INT8", "UINT8")
 
-def _shape(kernel, spec, rank, what):
+
+def _shape(node, spec, rank, what):
     """The shape of a required operand of the given rank."""
     if spec is None:
-        raise model_error(kernel, "%s is missing" % what)
-    if spec.shape is None or len(spec.shape) != rank:
-        raise model_error(kernel, "%s must have rank %d, got shape %s" % (what, rank, spec.shape))
+        raise node.error("%s is missing" % what)
+    check_rank(node, spec, rank, what)
     return tuple(spec.shape)
-
-
-def _arity(kernel, inputs, outputs, n_in, n_out):
-    if len(inputs) != n_in or len(outputs) != n_out:
-        raise model_error(kernel, "expected %d inputs and %d output(s), got %d and %d" % (n_in, n_out, len(inputs), len(outputs)))
 
 
 class _Weights:
     """One weight operand [units, cols], kept as the [cols, units] right-hand side of the product.
     Hybrid weights also carry their per-tensor scale and (for asymmetric inputs) their row sums."""
 
-    def __init__(self, kernel, spec, units, cols, hybrid, what):
-        shape = _shape(kernel, spec, 2, what)
+    def __init__(self, node, spec, units, cols, hybrid, what):
+        shape = _shape(node, spec, 2, what)
         if shape != (units, cols):
-            raise model_error(kernel, "%s must have shape %s, got %s" % (what, (units, cols), shape))
+            raise node.error("%s must have shape %s, got %s" % (what, (units, cols), shape))
         self.hybrid = hybrid
         if hybrid:
-            scale, _ = qparams(kernel, spec, what)
-            if scale.size != 1:
+            q = qparams(node, spec, what)
+            if q.per_channel:
                 # LiteRT reads TfLiteTensor.params, which is zero for per-channel tensors.
-                refuse(kernel, "%s with per-channel scales (LiteRT's RNN kernels take one weight scale)" % what)
-            self.scale = F32(scale[0])
+                raise node.unsupported("%s with per-channel scales (LiteRT's RNN kernels take one weight scale)"
+                                       % what)
+            self.scale = q.tensor_scale
             self.ctype = exact_dtype(cols, 128, 128)
         self.const = self._convert(spec.data) if spec.data is not None else None
 
@@ -83,30 +80,30 @@ class _Cell:
     """One direction of a recurrent layer: input weights, optional aux weights, recurrent
     weights, bias and hidden state, as operand indices of the node."""
 
-    def __init__(self, kernel, inputs, idx, cols, aux_cols, hybrid, batch, prefix=""):
+    def __init__(self, node, inputs, idx, cols, aux_cols, hybrid, batch, prefix=""):
         i_w, i_r, i_b, i_h, i_aux = idx
         w = inputs[i_w]
-        units = _shape(kernel, w, 2, prefix + "input weights")[0]
+        units = _shape(node, w, 2, prefix + "input weights")[0]
         self.units = units
-        self.w = _Weights(kernel, w, units, cols, hybrid, prefix + "input weights")
-        self.r = _Weights(kernel, inputs[i_r], units, units, hybrid, prefix + "recurrent weights")
-        self.aux = (_Weights(kernel, inputs[i_aux], units, aux_cols, hybrid, prefix + "aux input weights")
+        self.w = _Weights(node, w, units, cols, hybrid, prefix + "input weights")
+        self.r = _Weights(node, inputs[i_r], units, units, hybrid, prefix + "recurrent weights")
+        self.aux = (_Weights(node, inputs[i_aux], units, aux_cols, hybrid, prefix + "aux input weights")
                     if i_aux is not None else None)
         self.idx = idx
         bias = inputs[i_b]
-        if _shape(kernel, bias, 1, prefix + "bias") != (units,):
-            raise model_error(kernel, "%sbias must have shape (%d,), got %s" % (prefix, units, bias.shape))
-        check_types(kernel, bias, ("FLOAT32",), prefix + "bias")
+        if _shape(node, bias, 1, prefix + "bias") != (units,):
+            raise node.error("%sbias must have shape (%d,), got %s" % (prefix, units, bias.shape))
+        check_type(node, bias, ("FLOAT32",), prefix + "bias")
         h = inputs[i_h]
-        if _shape(kernel, h, 2, prefix + "hidden state") != (batch, units):
-            raise model_error(kernel, "%shidden state must have shape %s, got %s" % (prefix, (batch, units), h.shape))
-        check_types(kernel, h, ("FLOAT32",), prefix + "hidden state")
+        if _shape(node, h, 2, prefix + "hidden state") != (batch, units):
+            raise node.error("%shidden state must have shape %s, got %s" % (prefix, (batch, units), h.shape))
+        check_type(node, h, ("FLOAT32",), prefix + "hidden state")
         if not h.is_variable:
             # LiteRT fetches it with GetVariableInput, which refuses any other tensor.
-            raise model_error(kernel, "%shidden state must be a variable tensor" % prefix)
+            raise node.error("%shidden state must be a variable tensor" % prefix)
         self.hybrid = hybrid
-        self.asymmetric = hybrid and bool(kernel.options.get("asymmetric_quantize_inputs", False))
-        self.act = fused_activation(kernel, clamps_only=False)
+        self.asymmetric = hybrid and bool(node.options.asymmetric_quantize_inputs)
+        self.act = fused_activation(node, clamps_only=False)
 
     def bind(self, inputs):
         """(bias, hidden state, prepared (matrix, row sums) of the input, recurrent and aux
@@ -148,69 +145,65 @@ class _Cell:
             h[...] = res
 
 
-def _weight_kind(kernel, specs):
+def _weight_kind(node, specs):
     """Whether the node is hybrid; every weight operand must share one supported type."""
     specs = [s for s in specs if s is not None]
     for s in specs:
-        check_types(kernel, s, WEIGHT_TYPES, "weights")
+        check_type(node, s, WEIGHT_TYPES, "weights")
     types = {s.type_name for s in specs}
     if len(types) > 1:
-        refuse(kernel, "weight operands of different types (%s)" % ", ".join(sorted(types)))
+        raise node.unsupported("weight operands of different types (%s)" % ", ".join(sorted(types)))
     return types != {"FLOAT32"}
 
 
-def _check_io(kernel, x, outputs):
-    check_types(kernel, x, ("FLOAT32",))
+def _check_io(node, x, outputs):
+    check_type(node, x, ("FLOAT32",))
     for o in outputs:
-        check_types(kernel, o, ("FLOAT32",), "output")
-
-
-@register("RNN", versions=(1, 3))
-class Rnn(Kernel):
-    """One RNN step: input [batch, input_size] → output [batch, units]."""
-
-    def prepare(self, inputs, outputs):
-        _arity(self, inputs, outputs, 5, 1)
-        b, i = _shape(self, inputs[0], 2, "input")
-        _check_io(self, inputs[0], outputs)
-        hybrid = _weight_kind(self, inputs[1:3])
-        self.cell = _Cell(self, inputs, (1, 2, 3, 4, None), i, 0, hybrid, b)
-        outputs[0].shape = (b, self.cell.units)
-
-    def eval(self, inputs, outputs):
-        bound = self.cell.bind(inputs)
-        res = self.cell.step(bound, inputs[0], None, bound[1])
-        bound[1][...] = res
-        return [res]
+        check_type(node, o, ("FLOAT32",), "output")
 
 
 def _time_major_view(a, time_major):
     return a if time_major else a.transpose(1, 0, 2)
 
 
-def _output(outputs, k, shape):
-    return outputs[k] if outputs[k] is not None else np.empty(shape, F32)
+class _SingleRnn(Kernel):
+    """RNN and UNIDIRECTIONAL_SEQUENCE_RNN: input, weights, recurrent weights, bias, hidden state."""
+
+    rank = None
+
+    def prepare(self, node, inputs, outputs):
+        arity(node, inputs, outputs, 5)
+        shape = _shape(node, inputs[0], self.rank, "input")
+        _check_io(node, inputs[0], outputs)
+        self.time_major = bool(node.options.time_major) if self.rank == 3 else True
+        batch = shape[-2] if self.time_major else shape[0]
+        hybrid = _weight_kind(node, inputs[1:3])
+        self.cell = _Cell(node, inputs, (1, 2, 3, 4, None), shape[-1], 0, hybrid, batch)
+        outputs[0].shape = shape[:-1] + (self.cell.units,)
+
+
+@register("RNN", versions=(1, 3))
+class Rnn(_SingleRnn):
+    """One RNN step: input [batch, input_size] → output [batch, units]."""
+
+    rank = 2
+
+    def eval(self, node, inputs, outputs):
+        bound = self.cell.bind(inputs)
+        res = self.cell.step(bound, inputs[0], None, bound[1])
+        bound[1][...] = res
+        np.copyto(outputs[0], res)
 
 
 @register("UNIDIRECTIONAL_SEQUENCE_RNN", versions=(1, 3))
-class UnidirectionalSequenceRnn(Kernel):
+class UnidirectionalSequenceRnn(_SingleRnn):
     """An RNN over a sequence: input [time, batch, in] (time_major) or [batch, time, in]."""
 
-    def prepare(self, inputs, outputs):
-        _arity(self, inputs, outputs, 5, 1)
-        d0, d1, i = _shape(self, inputs[0], 3, "input")
-        _check_io(self, inputs[0], outputs)
-        self.time_major = tm = bool(self.options.get("time_major", False))
-        batch = d1 if tm else d0
-        hybrid = _weight_kind(self, inputs[1:3])
-        self.cell = _Cell(self, inputs, (1, 2, 3, 4, None), i, 0, hybrid, batch)
-        outputs[0].shape = self.out_shape = (d0, d1, self.cell.units)
+    rank = 3
 
-    def eval(self, inputs, outputs):
-        out = _output(outputs, 0, self.out_shape)
+    def eval(self, node, inputs, outputs):
         self.cell.run(self.cell.bind(inputs), _time_major_view(inputs[0], self.time_major), None,
-                      _time_major_view(out, self.time_major))
-        return [out]
+                      _time_major_view(outputs[0], self.time_major))
 
 
 @register("BIDIRECTIONAL_SEQUENCE_RNN", versions=(1, 3))
@@ -220,43 +213,45 @@ class BidirectionalSequenceRnn(Kernel):
     merged [.., fw_units + bw_units] output with ``merge_outputs``. See the module docstring
     for the reference kernel's quirks reproduced here."""
 
-    def prepare(self, inputs, outputs):
-        o = self.options
-        self.merge = bool(o.get("merge_outputs", False))
-        _arity(self, inputs, outputs, 12, 1 if self.merge else 2)
+    def prepare(self, node, inputs, outputs):
+        o = node.options
+        self.merge = bool(o.merge_outputs)
+        # The aux input and the aux weights (operands 9-11) are optional.
+        arity(node, inputs, outputs, 12, 1 if self.merge else 2, required=9)
         x = inputs[0]
-        d0, d1, i = _shape(self, x, 3, "input")
-        _check_io(self, x, outputs)
-        self.time_major = tm = bool(o.get("time_major", False))
+        d0, d1, i = _shape(node, x, 3, "input")
+        _check_io(node, x, outputs)
+        self.time_major = tm = bool(o.time_major)
         t, b = (d0, d1) if tm else (d1, d0)
         aux, fw_aux_w, bw_aux_w = inputs[9], inputs[10], inputs[11]
         if (fw_aux_w is None) != (bw_aux_w is None):
-            raise model_error(self, "forward and backward aux weights must both be given or both be omitted")
+            raise node.error("forward and backward aux weights must both be given or both be omitted")
         self.stacking = stacking = fw_aux_w is not None
         a = 0
         if aux is not None:
-            check_types(self, aux, ("FLOAT32",), "aux input")
-            ashape = _shape(self, aux, 3, "aux input")
+            check_type(node, aux, ("FLOAT32",), "aux input")
+            ashape = _shape(node, aux, 3, "aux input")
             if stacking and ashape[:2] != (d0, d1):
-                raise model_error(self, "aux input shape %s does not match the input's leading dimensions %s" % (ashape, (d0, d1)))
+                raise node.error("aux input shape %s does not match the input's leading dimensions %s"
+                                 % (ashape, (d0, d1)))
             if not stacking and tm and ashape != (d0, d1, i):
-                raise model_error(self, "aux input (backward cell input) must have the input's shape %s, got %s"
-                      % ((d0, d1, i), ashape))
+                raise node.error("aux input (backward cell input) must have the input's shape %s, got %s"
+                                 % ((d0, d1, i), ashape))
             a = ashape[2]
         elif stacking:
-            raise model_error(self, "aux weights given without an aux input")
-        hybrid = self.hybrid = _weight_kind(self, [inputs[k] for k in (1, 2, 5, 6, 10, 11)])
+            raise node.error("aux weights given without an aux input")
+        hybrid = self.hybrid = _weight_kind(node, [inputs[k] for k in (1, 2, 5, 6, 10, 11)])
         aux_idx = (10, 11) if stacking else (None, None)
-        self.fw = _Cell(self, inputs, (1, 2, 3, 4, aux_idx[0]), i, a, hybrid, b, "forward ")
-        self.bw = _Cell(self, inputs, (5, 6, 7, 8, aux_idx[1]), i, a, hybrid, b, "backward ")
+        self.fw = _Cell(node, inputs, (1, 2, 3, 4, aux_idx[0]), i, a, hybrid, b, "forward ")
+        self.bw = _Cell(node, inputs, (5, 6, 7, 8, aux_idx[1]), i, a, hybrid, b, "backward ")
         self.bw_from_aux = aux is not None and not stacking and tm
-        self.aux_index = self._aux_addresses(t, b, i, a, hybrid) if stacking else None
+        self.aux_index = self._aux_addresses(node, t, b, i, a, hybrid) if stacking else None
         uf, ub = self.fw.units, self.bw.units
-        outputs[0].shape = self.fw_shape = (d0, d1, uf + ub if self.merge else uf)
+        outputs[0].shape = (d0, d1, uf + ub if self.merge else uf)
         if not self.merge:
-            outputs[1].shape = self.bw_shape = (d0, d1, ub)
+            outputs[1].shape = (d0, d1, ub)
 
-    def _aux_addresses(self, t, b, i, a, hybrid):
+    def _aux_addresses(self, node, t, b, i, a, hybrid):
         """Flat aux-input indexes [T, B, A] that LiteRT reads, or None when it reads the aux input
         as laid out (its sizes agree)."""
         if a == i:
@@ -270,10 +265,11 @@ class BidirectionalSequenceRnn(Kernel):
         idx = (np.arange(t)[:, None, None] * step + np.arange(b)[None, :, None] * row
                + np.arange(a)[None, None, :])
         if idx.size and idx.max() >= t * b * a:
-            raise model_error(self, "aux input of size %d per step is addressed with the input's size %d, past its end" % (a, i))
-        return idx
+            raise node.error("aux input of size %d per step is addressed with the input's size %d, past its end"
+                             % (a, i))
+        return idx.astype(np.int32)   # below t * b * a, the size of a tensor
 
-    def eval(self, inputs, outputs):
+    def eval(self, node, inputs, outputs):
         tm = self.time_major
         x, aux = inputs[0], inputs[9]
         xs = _time_major_view(x, tm)
@@ -281,20 +277,15 @@ class BidirectionalSequenceRnn(Kernel):
         auxs = None
         if self.stacking:
             auxs = aux.reshape(-1)[self.aux_index] if self.aux_index is not None else _time_major_view(aux, tm)
-        fw_out = _output(outputs, 0, self.fw_shape)
         uf = self.fw.units
-        fw_view = _time_major_view(fw_out, tm)
+        fw_view = _time_major_view(outputs[0], tm)
         if self.merge:
             fw_view, bw_view = fw_view[..., :uf], fw_view[..., uf:]
-            res = [fw_out]
         else:
-            bw_out = _output(outputs, 1, self.bw_shape)
-            bw_view = _time_major_view(bw_out, tm)
-            res = [fw_out, bw_out]
+            bw_view = _time_major_view(outputs[1], tm)
         fw, bw = self.fw.bind(inputs), self.bw.bind(inputs)
         # The time-major hybrid kernel repeats both sequences max_time times (an extra outer loop).
         repeats = xs.shape[0] if (self.hybrid and tm) else 1
         for _ in range(repeats):
             self.fw.run(fw, xs, auxs, fw_view)
             self.bw.run(bw, bw_xs, auxs, bw_view, reverse=True)
-        return res

@@ -32,16 +32,17 @@ import decimal
 
 import numpy as np
 
-from ..errors import UnsupportedOpError
-from ..schema.enums import ActivationFunctionType as Act
-from .common import check_types, model_error
-from .eigen import eigen_tanh
-from .hybrid import hybrid_dot, quantize_rows, weight_row_sums
-from .lstm_common import (BIASES, CELL_STATE, FORGET_LAYER_NORM, INPUT, INPUT_TO_OUTPUT_W, INPUT_WEIGHTS,
-                          LAYER_NORMS, OUTPUT_STATE, PEEPHOLES, PROJECTION_BIAS, PROJECTION_W,
-                          RECURRENT_TO_OUTPUT_W, RECURRENT_WEIGHTS, check_operand_count, lstm_structure, operand)
-from .quantized_matmul import exact_dtype, qparams
-from .registry import Kernel, register
+from ...schema.enums import ActivationFunctionType as Act
+from ..contract import Kernel
+from ..eigen import eigen_tanh
+from ..hybrid import hybrid_dot, quantize_rows, weight_row_sums
+from ..operands import check_type
+from ..quant import exact_dtype, qparams, tensor_params
+from ..registry import register
+from .slots import (BIASES, CELL_GATE, CELL_STATE, FORGET_GATE, FORGET_LAYER_NORM, GATES, INPUT, INPUT_GATE,
+                    INPUT_TO_OUTPUT_W, INPUT_WEIGHTS, LAYER_NORMS, LSTM_KERNEL_BASIC, OUTPUT_GATE, OUTPUT_STATE,
+                    PEEPHOLES, PROJECTION_BIAS, PROJECTION_W, RECURRENT_TO_OUTPUT_W, RECURRENT_WEIGHTS,
+                    check_operand_count, check_projection_size, check_state, lstm_structure, operand)
 
 F32 = np.float32
 
@@ -57,10 +58,7 @@ BIDI_BW_AUX_WEIGHTS = (44, 45, 46, 47)
 BIDI_DIRECTIONS = ((BIDI_FW_BLOCK, (BIDI_FW_OUTPUT_STATE, BIDI_FW_CELL_STATE), BIDI_FW_AUX_WEIGHTS, "forward"),
                    (BIDI_BW_BLOCK, (BIDI_BW_OUTPUT_STATE, BIDI_BW_CELL_STATE), BIDI_BW_AUX_WEIGHTS, "backward"))
 
-LSTM_KERNEL_BASIC = 1
 CELL_ACTIVATIONS = (Act.NONE, Act.RELU, Act.RELU_N1_TO_1, Act.RELU6, Act.TANH, Act.SIGN_BIT)
-GATE_NAMES = ("input", "forget", "cell", "output")
-INPUT_GATE, FORGET_GATE, CELL_GATE, OUTPUT_GATE = range(4)
 
 
 def _hybrid_lstm(inputs):
@@ -190,23 +188,21 @@ def _normalize(x):
 # Operand checks shared by the three ops (LiteRT's CheckInputTensorDimensions)
 # ---------------------------------------------------------------------------------------------
 
-def _check_shape(kernel, spec, shape, what):
-    if spec.shape is None or tuple(spec.shape) != tuple(shape):
-        raise model_error(kernel, "%s must have shape %s, got %s" % (what, tuple(shape), spec.shape))
+def _check_float(node, spec, what):
+    """A float operand LiteRT checks with TF_LITE_ENSURE_TYPES_EQ: a wrong type is a model error."""
+    if spec.type_name != "FLOAT32":
+        raise node.error("%s must be FLOAT32, got %s" % (what, spec.type_name))
 
 
-def _check_type(kernel, spec, type_name, what):
-    if spec.type_name != type_name:
-        raise model_error(kernel, "%s must be %s, got %s" % (what, type_name, spec.type_name))
-
-
-def _state(kernel, spec, n, what):
+def _state(node, spec, n, what):
     """A state operand: a FLOAT32 variable tensor with ``n`` elements (any shape)."""
-    if spec is None or not spec.is_variable:
-        raise model_error(kernel, "%s must be a variable tensor" % what)
-    _check_type(kernel, spec, "FLOAT32", what)
-    if spec.shape is None or int(np.prod(spec.shape)) != n:
-        raise model_error(kernel, "%s has shape %s, expected %d elements" % (what, spec.shape, n))
+    check_state(node, spec, n, what)
+    _check_float(node, spec, what)
+
+
+def _scale(spec):
+    """The single scale of a hybrid weight tensor (LiteRT's params.scale; checked at prepare)."""
+    return F32(tensor_params(spec)[0])
 
 
 class _Params:
@@ -250,121 +246,119 @@ class _Direction:
     operands in LSTM layout (24 entries, None for omitted ones); ``aux`` the auxiliary-input
     weights per gate (bidirectional only)."""
 
-    def __init__(self, kernel, ops, n_input, hybrid, layer_norm_allowed, aux=None, aux_input=None, diagonal=False,
+    def __init__(self, node, ops, n_input, hybrid, layer_norm_allowed, aux=None, aux_input=None, diagonal=False,
                  what=""):
-        self.kernel, self.ops, self.hybrid, self.diagonal, self.aux = kernel, ops, hybrid, diagonal, aux
+        self.ops, self.hybrid, self.diagonal, self.aux = ops, hybrid, diagonal, aux
         self.label = (what + " ") if what else ""
-        o = kernel.options
-        if o.get("cell_clip", 0.0) < 0 or o.get("proj_clip", 0.0) < 0:
-            self.fail("cell_clip and proj_clip must be >= 0")
-        self.asymmetric = bool(o.get("asymmetric_quantize_inputs", False))
-        self._sizes()
+        o = node.options
+        if o.cell_clip < 0 or o.proj_clip < 0:
+            self.fail(node, "cell_clip and proj_clip must be >= 0")
+        self.asymmetric = bool(o.asymmetric_quantize_inputs)
+        self._sizes(node)
         self.cifg, self.peephole, self.projection, self.layer_norm = lstm_structure(ops)
         if self.layer_norm and not layer_norm_allowed:
-            self.fail("layer normalisation needs 24 operands")
+            self.fail(node, "layer normalisation needs 24 operands")
         self.gates = [g for g in range(4) if not (self.cifg and g == INPUT_GATE)]
-        self.wtype = self._weight_type()
-        self._check_weights(n_input)
-        self._check_peepholes()
-        self._check_vectors()
-        self._check_projection()
+        self.wtype = self._weight_type(node)
+        self._check_weights(node, n_input)
+        self._check_peepholes(node)
+        self._check_vectors(node)
+        self._check_projection(node)
         self.n_aux = 0
         if aux is not None:
             self.n_aux = int(aux_input.shape[-1])
             for g in self.gates:
-                self.check(aux[g], (self.n_cell, self.n_aux), self.wtype, "auxiliary %s-gate weights" % GATE_NAMES[g])
+                self.check(node, aux[g], (self.n_cell, self.n_aux), self.wtype, "auxiliary %s-gate weights" % GATES[g])
         if hybrid:
             for spec in self._weight_specs():
-                if qparams(kernel, spec, "weight")[0].size != 1:
-                    self.refuse("per-channel hybrid LSTM weights (LiteRT reads one scale per tensor)")
+                if qparams(node, spec, "weight").per_channel:
+                    raise node.unsupported("per-channel hybrid LSTM weights (LiteRT reads one scale per tensor)")
         given = [s for i, s in enumerate(ops) if s is not None and i not in (INPUT, OUTPUT_STATE, CELL_STATE)]
         constant = all(s.data is not None for s in given + list(aux or ()) if s is not None)
         self.params = self.load([s.data if s is not None else None for s in ops],
                                 [a.data if a is not None else None for a in (aux or ())]) if constant else None
 
-    def fail(self, what):
-        raise model_error(self.kernel, self.label + what)
+    def fail(self, node, what):
+        raise node.error(self.label + what)
 
-    def refuse(self, what):
-        k = self.kernel
-        raise UnsupportedOpError(k.op.opcode, k.op.version, getattr(k, "node_index", None), what)
-
-    def check(self, spec, shape, type_name, what):
+    def check(self, node, spec, shape, type_name, what):
         if spec is None:
-            self.fail("missing " + what)
-        _check_shape(self.kernel, spec, shape, self.label + what)
-        _check_type(self.kernel, spec, type_name, self.label + what)
+            self.fail(node, "missing " + what)
+        if spec.shape is None or tuple(spec.shape) != tuple(shape):
+            self.fail(node, "%s must have shape %s, got %s" % (what, tuple(shape), spec.shape))
+        if spec.type_name != type_name:
+            self.fail(node, "%s must be %s, got %s" % (what, type_name, spec.type_name))
 
-    def _sizes(self):
+    def _sizes(self, node):
         ops = self.ops
         for i in INPUT_WEIGHTS[1:] + RECURRENT_WEIGHTS[1:] + BIASES[1:]:
             if ops[i] is None:
-                self.fail("missing required operand %d" % i)
+                self.fail(node, "missing required operand %d" % i)
         iow, row = ops[INPUT_TO_OUTPUT_W], ops[RECURRENT_TO_OUTPUT_W]
         if iow.shape is None or len(iow.shape) != 2:
-            self.fail("input-to-output weights must have rank 2, got %s" % (iow.shape,))
+            self.fail(node, "input-to-output weights must have rank 2, got %s" % (iow.shape,))
         self.n_cell = int(iow.shape[0])
         if self.diagonal:
             self.n_output = self.n_cell
         elif row.shape is None or len(row.shape) != 2 or row.shape[0] != self.n_cell:
-            self.fail("recurrent-to-output weights must have shape [%d, n_output], got %s" % (self.n_cell, row.shape))
+            self.fail(node, "recurrent-to-output weights must have shape [%d, n_output], got %s"
+                      % (self.n_cell, row.shape))
         else:
             self.n_output = int(row.shape[1])
 
-    def _weight_type(self):
+    def _weight_type(self, node):
         wtype = self.ops[INPUT_WEIGHTS[1]].type_name
         if wtype not in ("FLOAT32", "INT8", "UINT8"):
-            self.refuse("weight type %s not supported" % wtype)
+            raise node.unsupported("weight type %s not supported" % wtype)
         if (wtype != "FLOAT32") != self.hybrid:
-            self.refuse("%s weights with a FLOAT32 input are not a hybrid LSTM" % wtype)
+            raise node.unsupported("%s weights with a FLOAT32 input are not a hybrid LSTM" % wtype)
         if self.hybrid and self.diagonal:
-            self.refuse("hybrid LSTM with diagonal recurrent weights (LiteRT reads the int8 diagonal as float)")
+            raise node.unsupported("hybrid LSTM with diagonal recurrent weights (LiteRT reads the int8 diagonal "
+                                   "as float)")
         return wtype
 
-    def _check_weights(self, n_input):
+    def _check_weights(self, node, n_input):
         ops = self.ops
         if (ops[INPUT_WEIGHTS[0]] is None) != (ops[RECURRENT_WEIGHTS[0]] is None):
-            self.fail("input-to-input and recurrent-to-input weights must both be present or both absent (CIFG)")
+            self.fail(node, "input-to-input and recurrent-to-input weights must both be present or both absent (CIFG)")
         recurrent = (self.n_cell,) if self.diagonal else (self.n_cell, self.n_output)
         for g in self.gates:
-            name = GATE_NAMES[g]
-            self.check(ops[INPUT_WEIGHTS[g]], (self.n_cell, n_input), self.wtype, "%s-gate input weights" % name)
-            self.check(ops[RECURRENT_WEIGHTS[g]], recurrent, self.wtype, "%s-gate recurrent weights" % name)
+            name = GATES[g]
+            self.check(node, ops[INPUT_WEIGHTS[g]], (self.n_cell, n_input), self.wtype, "%s-gate input weights" % name)
+            self.check(node, ops[RECURRENT_WEIGHTS[g]], recurrent, self.wtype, "%s-gate recurrent weights" % name)
 
-    def _check_peepholes(self):
+    def _check_peepholes(self, node):
         """All or none (the input-gate one is not needed with CIFG)."""
         peeps = [self.ops[PEEPHOLES[g]] for g in (INPUT_GATE, FORGET_GATE, OUTPUT_GATE)]
         complete = (peeps[0] is not None or self.cifg) and peeps[1] is not None and peeps[2] is not None
         if not complete and any(p is not None for p in peeps):
-            self.fail("peephole weights must be all present or all absent")
+            self.fail(node, "peephole weights must be all present or all absent")
         for p, name in zip(peeps, ("input", "forget", "output")):
             if p is not None:
-                self.check(p, (self.n_cell,), self.wtype, "cell-to-%s weights" % name)
+                self.check(node, p, (self.n_cell,), self.wtype, "cell-to-%s weights" % name)
 
-    def _check_vectors(self):
+    def _check_vectors(self, node):
         """Gate biases (the input gate's exactly when there is one) and layer-norm coefficients."""
         ops = self.ops
         if self.cifg and ops[BIASES[INPUT_GATE]] is not None:
-            self.fail("a CIFG LSTM has no input gate bias")
+            self.fail(node, "a CIFG LSTM has no input gate bias")
         if self.layer_norm and self.cifg and ops[LAYER_NORMS[INPUT_GATE]] is not None:
-            self.fail("a CIFG LSTM has no input layer-norm coefficients")
+            self.fail(node, "a CIFG LSTM has no input layer-norm coefficients")
         for g in self.gates:
-            self.check(ops[BIASES[g]], (self.n_cell,), "FLOAT32", "%s gate bias" % GATE_NAMES[g])
+            self.check(node, ops[BIASES[g]], (self.n_cell,), "FLOAT32", "%s gate bias" % GATES[g])
             if self.layer_norm:
-                self.check(ops[LAYER_NORMS[g]], (self.n_cell,), "FLOAT32", "%s layer-norm coefficients" % GATE_NAMES[g])
+                self.check(node, ops[LAYER_NORMS[g]], (self.n_cell,), "FLOAT32",
+                           "%s layer-norm coefficients" % GATES[g])
 
-    def _check_projection(self):
+    def _check_projection(self, node):
         pw, pb = self.ops[PROJECTION_W], self.ops[PROJECTION_BIAS]
         if pw is not None:
-            self.check(pw, (self.n_output, self.n_cell), self.wtype, "projection weights")
-        elif self.n_output != self.n_cell:
-            # LiteRT does not check this and copies n_output values of each n_cell-wide row.
-            self.fail("without projection the output size %d must equal the cell count %d"
-                      % (self.n_output, self.n_cell))
+            self.check(node, pw, (self.n_output, self.n_cell), self.wtype, "projection weights")
+        check_projection_size(node, pw is not None, self.n_output, self.n_cell)
         if pb is not None:
             if pw is None:
-                self.fail("projection bias without projection weights")
-            self.check(pb, (self.n_output,), "FLOAT32", "projection bias")
+                self.fail(node, "projection bias without projection weights")
+            self.check(node, pb, (self.n_output,), "FLOAT32", "projection bias")
 
     def _weight_specs(self):
         ops = self.ops
@@ -378,8 +372,7 @@ class _Direction:
         """Weight tensors [rows, K] stacked row-wise and transposed: float [K, sum rows] or _QMatrix."""
         if not self.hybrid:
             return np.ascontiguousarray(np.concatenate([np.asarray(v, F32) for v in values]).T)
-        return _QMatrix([(v, qparams(self.kernel, spec, "weight")[0][0]) for v, spec in zip(values, specs)],
-                        self.asymmetric)
+        return _QMatrix([(v, _scale(spec)) for v, spec in zip(values, specs)], self.asymmetric)
 
     def _vector(self, value, spec):
         if value is None:
@@ -388,7 +381,7 @@ class _Direction:
             # VectorScalarMultiply: an int8 peephole recovered as float32 int8 * scale.
             raw = np.asarray(value)
             raw = raw.view(np.int8) if raw.dtype == np.uint8 else raw
-            return (raw.astype(F32) * qparams(self.kernel, spec, "weight")[0][0]).astype(F32).reshape(-1)
+            return (raw.astype(F32) * _scale(spec)).astype(F32).reshape(-1)
         return np.asarray(value, F32).reshape(-1)
 
     def load(self, values, aux_values=()):
@@ -429,21 +422,25 @@ class _Runner:
 
     The input's contribution to each gate does not depend on the state, so it is computed for
     all time steps at once, element by element as LiteRT forms it (bias + W_x x [+ W_aux aux]);
-    each step then adds the recurrent product and finishes the gates."""
+    each step then adds the recurrent product and finishes the gates. Those partial sums live in
+    ``gate_sums``, node scratch of [T * B, >= n_gates * n_cell] floats (bidirectional runners share it)."""
 
-    def __init__(self, direction, options):
+    def __init__(self, direction, options, gate_sums, rows, batch_major):
         self.d = direction
-        self.act = options.get("fused_activation_function", Act.NONE)
-        self.cell_clip = F32(options.get("cell_clip", 0.0))
-        self.proj_clip = F32(options.get("proj_clip", 0.0))
+        self.act = options.fused_activation_function
+        self.cell_clip = F32(options.cell_clip)
+        self.proj_clip = F32(options.proj_clip)
+        self.gate_sums = gate_sums
+        self.batch_major = batch_major
+        self.lanes = self._scalar_lanes(rows, batch_major)
 
-    def run(self, p, xs, auxs, h_state, c_state, out, offset, forward, batch_major):
+    def run(self, p, xs, auxs, h_state, c_state, out, offset, forward):
         """``xs`` [T, B, K] (``auxs`` likewise or None), time-major views; writes h of every step to
         ``out[t, :, offset:offset + n_output]`` and the final state to the variable tensors."""
         d = self.d
         steps, rows = xs.shape[:2]
-        pre, track = self._input_part(p, xs, auxs, batch_major)
-        lanes = self._scalar_lanes(rows, batch_major)
+        pre, track = self._input_part(p, xs, auxs)
+        lanes = self.lanes
         h = np.asarray(h_state, F32).reshape(rows, d.n_output).copy()
         c = np.asarray(c_state, F32).reshape(rows, d.n_cell).copy()
         for t in (range(steps) if forward else range(steps - 1, -1, -1)):
@@ -452,18 +449,19 @@ class _Runner:
         h_state.reshape(-1)[...] = h.reshape(-1)
         c_state.reshape(-1)[...] = c.reshape(-1)
 
-    def _input_part(self, p, xs, auxs, batch_major):
+    def _input_part(self, p, xs, auxs):
         """[T, B, N] partial gate sums before the recurrent term, and for a float LSTM with a NONE
         cell activation the tracking of its cell gate buffer (see _step)."""
         d = self.d
         steps, rows = xs.shape[:2]
         x = xs.reshape(steps * rows, -1)
         aux = auxs.reshape(steps * rows, -1) if auxs is not None else None
+        acc = self.gate_sums.array[:, :p.start.size]
         if d.hybrid:
-            pre = p.start + p.wx.terms(quantize_rows(x, d.asymmetric))
+            np.add(p.start, p.wx.terms(quantize_rows(x, d.asymmetric)), out=acc)
             if aux is not None:
-                pre = pre + p.waux.terms(quantize_rows(aux, d.asymmetric))
-            return pre.reshape(steps, rows, -1), None
+                acc += p.waux.terms(quantize_rows(aux, d.asymmetric))
+            return acc.reshape(steps, rows, -1), None
         # CalculateLstmGateFloat ping-pongs between the gate buffer and a scratch buffer, skips
         # the products of an all-zero input (the whole time step when time-major, the batch row
         # otherwise) and lets the activation write the result into the gate buffer. A NONE
@@ -471,20 +469,21 @@ class _Runner:
         # its buffer; ``in_gate`` follows where the running sum is, per row.
         track = self.act == Act.NONE
         cell = slice(d.gates.index(CELL_GATE) * d.n_cell, (d.gates.index(CELL_GATE) + 1) * d.n_cell)
-        acc = np.broadcast_to(p.start, (steps * rows, p.start.size))
-        gate_buf, in_gate = acc[:, cell], np.ones(steps * rows, bool)
+        acc[...] = p.start
+        gate_buf, in_gate = np.broadcast_to(p.start[cell], (steps * rows, d.n_cell)), np.ones(steps * rows, bool)
         for value, w in ((x, p.wx), (aux, p.waux)):
             if w is None:
                 continue
-            new = value @ w + acc
+            new = value @ w
+            new += acc
             if track:
-                if batch_major:
+                if self.batch_major:
                     ran = np.any(value != 0, axis=-1)
                 else:
                     ran = np.repeat(np.any(value.reshape(steps, -1) != 0, axis=-1), rows)
                 gate_buf = np.where((ran & ~in_gate)[:, None], new[:, cell], gate_buf)
                 in_gate = in_gate ^ ran
-            acc = new
+            acc[...] = new
         tracked = (gate_buf.reshape(steps, rows, -1), in_gate.reshape(steps, rows)) if track else None
         return acc.reshape(steps, rows, -1), tracked
 
@@ -554,17 +553,21 @@ class _Runner:
         return out.astype(F32), c
 
 
-def _check_activation(kernel):
-    act = kernel.options.get("fused_activation_function", Act.NONE)
+def _check_activation(node):
+    act = node.options.fused_activation_function
     if act not in CELL_ACTIVATIONS:
-        raise model_error(kernel, "unsupported fused activation %s for the cell" % Act.name(act))
+        raise node.error("unsupported fused activation %s for the cell" % Act.name(act))
 
 
-def _output(kernel, outputs, k, shape):
+def _output(node, outputs, k, shape):
     spec = outputs[k]
-    if spec.type_name != "FLOAT32":
-        raise model_error(kernel, "output %d must be FLOAT32, got %s" % (k, spec.type_name))
+    _check_float(node, spec, "output %d" % k)
     spec.shape = tuple(int(v) for v in shape)
+
+
+def _gate_sums(node, dirs, steps, rows):
+    """Scratch for the runners' partial gate sums, wide enough for each direction."""
+    return node.scratch((steps * rows, max(len(d.gates) * d.n_cell for d in dirs)), F32)
 
 
 class _LstmBase(Kernel):
@@ -572,25 +575,35 @@ class _LstmBase(Kernel):
 
     hybrid = False
 
-    def _single_direction(self, inputs, n_input, n_batch, diagonal=False):
-        check_operand_count(self, inputs)
+    def _single_direction(self, node, inputs, outputs, x, time_major, diagonal=False):
+        """Checks and runner of LSTM / UNIDIRECTIONAL_SEQUENCE_LSTM: [T, B, I] or [B, I] input."""
+        check_operand_count(node, inputs)
+        if len(outputs) != 1:
+            raise node.error("expected 1 output, got %d" % len(outputs))
+        _check_activation(node)
+        if len(x.shape) == 2:
+            steps, rows = 1, int(x.shape[0])
+        else:
+            steps, rows = (int(v) for v in (x.shape[:2] if time_major else x.shape[1::-1]))
         ops = [operand(inputs, i) for i in range(24)]
         layer_norm_allowed = len(inputs) == 24
         if not layer_norm_allowed:
             ops[FORGET_LAYER_NORM] = None
-        d = _Direction(self, ops, n_input, self.hybrid, layer_norm_allowed, diagonal=diagonal)
-        _state(self, ops[OUTPUT_STATE], n_batch * d.n_output, "output state")
-        _state(self, ops[CELL_STATE], n_batch * d.n_cell, "cell state")
-        return d
+        d = _Direction(node, ops, int(x.shape[-1]), self.hybrid, layer_norm_allowed, diagonal=diagonal)
+        _state(node, ops[OUTPUT_STATE], rows * d.n_output, "output state")
+        _state(node, ops[CELL_STATE], rows * d.n_cell, "cell state")
+        self.d = d
+        self.runner = _Runner(d, node.options, _gate_sums(node, [d], steps, rows), rows, not time_major)
+        _output(node, outputs, 0, tuple(x.shape[:-1]) + (d.n_output,))
 
-    def _check_input(self, inputs, rank):
+    def _check_input(self, node, inputs, rank):
         """The input: FLOAT32 (others are not this kernel's: UnsupportedOpError) of the given rank."""
         x = inputs[INPUT] if inputs else None
         if x is None:
-            raise model_error(self, "missing input")
-        check_types(self, x, ("FLOAT32",))
+            raise node.error("missing input")
+        check_type(node, x, ("FLOAT32",))
         if x.shape is None or len(x.shape) != rank:
-            raise model_error(self, "input must have rank %d, got shape %s" % (rank, x.shape))
+            raise node.error("input must have rank %d, got shape %s" % (rank, x.shape))
         return x
 
     @staticmethod
@@ -603,47 +616,33 @@ class _LstmBase(Kernel):
 class _Lstm(_LstmBase):
     """LSTM, full kernel: input [batch, n_input] → output [batch, n_output], one step."""
 
-    def prepare(self, inputs, outputs):
-        if self.options.get("kernel_type", 0) == LSTM_KERNEL_BASIC:
-            raise UnsupportedOpError(self.op.opcode, self.op.version, getattr(self, "node_index", None),
-                                     "the BASIC LSTM kernel is not a float/hybrid full LSTM")
-        x = self._check_input(inputs, 2)
-        if len(outputs) != 1:
-            raise model_error(self, "expected 1 output, got %d" % len(outputs))
-        n_batch, n_input = (int(v) for v in x.shape)
-        _check_activation(self)
-        self.d = self._single_direction(inputs, n_input, n_batch)
-        self.runner = _Runner(self.d, self.options)
-        _output(self, outputs, 0, (n_batch, self.d.n_output))
+    def prepare(self, node, inputs, outputs):
+        if node.options.kernel_type == LSTM_KERNEL_BASIC:
+            raise node.unsupported("the BASIC LSTM kernel is not a float/hybrid full LSTM")
+        x = self._check_input(node, inputs, 2)
+        self._single_direction(node, inputs, outputs, x, True)
 
-    def eval(self, inputs, outputs):
-        out = outputs[0]
+    def eval(self, node, inputs, outputs):
         x = np.asarray(inputs[INPUT], F32)
         self.runner.run(self._params(self.d, inputs), x[None], None, inputs[OUTPUT_STATE],
-                        inputs[CELL_STATE], out[None], 0, True, batch_major=False)
+                        inputs[CELL_STATE], outputs[0][None], 0, True)
 
 
 class _UnidirectionalLstm(_LstmBase):
     """UNIDIRECTIONAL_SEQUENCE_LSTM: input [T, B, I] (time_major) or [B, T, I]."""
 
-    def prepare(self, inputs, outputs):
-        x = self._check_input(inputs, 3)
-        if len(outputs) != 1:
-            raise model_error(self, "expected 1 output, got %d" % len(outputs))
-        self.time_major = bool(self.options.get("time_major", False))
-        n_batch = int(x.shape[1] if self.time_major else x.shape[0])
-        _check_activation(self)
-        diagonal = bool(self.options.get("diagonal_recurrent_tensors", False))
-        self.d = self._single_direction(inputs, int(x.shape[2]), n_batch, diagonal)
-        self.runner = _Runner(self.d, self.options)
-        _output(self, outputs, 0, tuple(x.shape[:2]) + (self.d.n_output,))
+    def prepare(self, node, inputs, outputs):
+        x = self._check_input(node, inputs, 3)
+        self.time_major = bool(node.options.time_major)
+        self._single_direction(node, inputs, outputs, x, self.time_major,
+                               bool(node.options.diagonal_recurrent_tensors))
 
-    def eval(self, inputs, outputs):
+    def eval(self, node, inputs, outputs):
         x = np.asarray(inputs[INPUT], F32)
         out = outputs[0]
         xs, os_ = (x, out) if self.time_major else (x.transpose(1, 0, 2), out.transpose(1, 0, 2))
         self.runner.run(self._params(self.d, inputs), xs, None, inputs[OUTPUT_STATE],
-                        inputs[CELL_STATE], os_, 0, True, batch_major=not self.time_major)
+                        inputs[CELL_STATE], os_, 0, True)
 
 
 class _BidirectionalLstm(_LstmBase):
@@ -656,57 +655,59 @@ class _BidirectionalLstm(_LstmBase):
     stride, which with merged outputs and batch > 1 makes batch row b use state row 2b (out of
     bounds for 2b >= batch); numlite keeps one state row per batch row."""
 
-    def prepare(self, inputs, outputs):
-        x = self._check_input(inputs, 3)
+    def prepare(self, node, inputs, outputs):
+        o = node.options
+        x = self._check_input(node, inputs, 3)
         if len(inputs) != BIDI_OPERANDS:
-            raise model_error(self, "expected %d inputs, got %d" % (BIDI_OPERANDS, len(inputs)))
-        self.merge = bool(self.options.get("merge_outputs", False))
+            raise node.error("expected %d inputs, got %d" % (BIDI_OPERANDS, len(inputs)))
+        self.merge = bool(o.merge_outputs)
         if len(outputs) != (1 if self.merge else 2):
-            raise model_error(self, "expected %d outputs, got %d" % (1 if self.merge else 2, len(outputs)))
-        self.time_major = bool(self.options.get("time_major", True))
-        n_batch = int(x.shape[1] if self.time_major else x.shape[0])
+            raise node.error("expected %d outputs, got %d" % (1 if self.merge else 2, len(outputs)))
+        self.time_major = bool(o.time_major)
+        steps, n_batch = (x.shape[0], x.shape[1]) if self.time_major else (x.shape[1], x.shape[0])
         n_input = int(x.shape[2])
-        _check_activation(self)
+        _check_activation(node)
         aux_input = inputs[BIDI_AUX_INPUT]
         # LiteRT decides on the forget, cell and output gates' auxiliary weights.
         present = [inputs[i] is not None for i in BIDI_FW_AUX_WEIGHTS[1:] + BIDI_BW_AUX_WEIGHTS[1:]]
         if any(present) and not all(present):
-            raise model_error(self, "auxiliary weights must be all present or all absent")
+            raise node.error("auxiliary weights must be all present or all absent")
         self.use_aux = all(present)
         if aux_input is not None:
-            check_types(self, aux_input, ("FLOAT32",), "auxiliary input")
+            check_type(node, aux_input, ("FLOAT32",), "auxiliary input")
             if aux_input.shape is None or len(aux_input.shape) != 3 or tuple(aux_input.shape[:2]) != tuple(x.shape[:2]):
-                raise model_error(self, "auxiliary input must have shape %s + [n_aux], got %s"
-                      % (tuple(x.shape[:2]), aux_input.shape))
+                raise node.error("auxiliary input must have shape %s + [n_aux], got %s"
+                                 % (tuple(x.shape[:2]), aux_input.shape))
         if self.use_aux and aux_input is None:
-            raise model_error(self, "auxiliary weights without an auxiliary input")
+            raise node.error("auxiliary weights without an auxiliary input")
         # Stacking without cross links: the backward cell reads the auxiliary input.
         self.bw_reads_aux = aux_input is not None and not self.use_aux
         if self.bw_reads_aux and int(aux_input.shape[2]) != n_input:
-            raise model_error(self, "the backward cell's auxiliary input must have %d features, got %d"
-                  % (n_input, int(aux_input.shape[2])))
+            raise node.error("the backward cell's auxiliary input must have %d features, got %d"
+                             % (n_input, int(aux_input.shape[2])))
         self.dirs = []
         for block, states, aux_indices, what in BIDI_DIRECTIONS:
             ops = [x] + list(inputs[block:block + 17]) + [inputs[states[0]], inputs[states[1]]] + [None] * 4
             aux = [inputs[i] for i in aux_indices] if self.use_aux else None
-            d = _Direction(self, ops, n_input, self.hybrid, False, aux=aux, aux_input=aux_input, what=what)
-            _state(self, ops[OUTPUT_STATE], n_batch * d.n_output, what + " output state")
-            _state(self, ops[CELL_STATE], n_batch * d.n_cell, what + " cell state")
+            d = _Direction(node, ops, n_input, self.hybrid, False, aux=aux, aux_input=aux_input, what=what)
+            _state(node, ops[OUTPUT_STATE], n_batch * d.n_output, what + " output state")
+            _state(node, ops[CELL_STATE], n_batch * d.n_cell, what + " cell state")
             self.dirs.append(d)
         fw, bw = self.dirs
         # LiteRT checks both cells against each size, so they must agree.
         if (fw.n_cell, fw.n_output) != (bw.n_cell, bw.n_output):
-            raise model_error(self, "forward and backward cells must have the same sizes, got %s and %s"
-                  % ((fw.n_cell, fw.n_output), (bw.n_cell, bw.n_output)))
-        self.runners = [_Runner(d, self.options) for d in self.dirs]
+            raise node.error("forward and backward cells must have the same sizes, got %s and %s"
+                             % ((fw.n_cell, fw.n_output), (bw.n_cell, bw.n_output)))
+        gate_sums = _gate_sums(node, self.dirs, steps, n_batch)
+        self.runners = [_Runner(d, o, gate_sums, n_batch, not self.time_major) for d in self.dirs]
         lead = tuple(int(v) for v in x.shape[:2])
         if self.merge:
-            _output(self, outputs, 0, lead + (fw.n_output + bw.n_output,))
+            _output(node, outputs, 0, lead + (fw.n_output + bw.n_output,))
         else:
-            _output(self, outputs, 0, lead + (fw.n_output,))
-            _output(self, outputs, 1, lead + (bw.n_output,))
+            _output(node, outputs, 0, lead + (fw.n_output,))
+            _output(node, outputs, 1, lead + (bw.n_output,))
 
-    def eval(self, inputs, outputs):
+    def eval(self, node, inputs, outputs):
         def time_major(a):
             return a if a is None or self.time_major else a.transpose(1, 0, 2)
         x = time_major(np.asarray(inputs[INPUT], F32))
@@ -720,7 +721,7 @@ class _BidirectionalLstm(_LstmBase):
             cell_aux = aux if self.use_aux else None
             out, offset = (outs[0], self.dirs[0].n_output if k == 1 else 0) if self.merge else (outs[k], 0)
             runner.run(params, src, cell_aux, inputs[states[0]], inputs[states[1]],
-                       out, offset, forward=(k == 0), batch_major=not self.time_major)
+                       out, offset, forward=(k == 0))
 
 
 def _variants(base):

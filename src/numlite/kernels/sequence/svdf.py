@@ -21,13 +21,13 @@ The state is updated in place, so it carries over between invokes.
 """
 import numpy as np
 
-from ..errors import ModelError
-from . import fixedpoint as fp
-from .common import check_types
-from .hybrid import apply_activation, fused_activation, hybrid_dot, quantize_rows, weight_row_sums
-from .quantized_matmul import exact_dtype, exact_matmul, qparams, refuse, value_bound
-from .registry import Kernel, register
-from ..schema.enums import ActivationFunctionType as Act
+from ...schema.enums import ActivationFunctionType as Act
+from .. import fixedpoint as fp
+from ..contract import Kernel
+from ..hybrid import apply_activation, fused_activation, hybrid_dot, quantize_rows, weight_row_sums
+from ..operands import arity, check_rank, check_type
+from ..quant import exact_dtype, exact_matmul, qparams, value_bound
+from ..registry import register
 
 F32 = np.float32
 VERSIONS = (1, 4)
@@ -44,47 +44,44 @@ class _Svdf(Kernel):
     # (weights_feature, weights_time, bias, state, output) types of the variant.
     operand_types = None
 
-    def setup(self, inputs, outputs):
-        name = self.op.opcode
-        if len(inputs) != 5 or len(outputs) != 1:
-            raise ModelError("%s: expected 5 inputs and 1 output, got %d and %d" % (name, len(inputs), len(outputs)))
+    def setup(self, node, inputs, outputs):
+        # The bias (input 3) is optional.
+        arity(node, inputs, outputs, 5, required=3)
         x, wf, wt, bias, state = inputs
-        for k, what in ((0, "input"), (1, "weights_feature"), (2, "weights_time"), (4, "activation state")):
-            if inputs[k] is None:
-                raise ModelError("%s: required %s (input %d) is missing" % (name, what, k))
+        if state is None:
+            raise node.error("required activation state (input 4) is missing")
         if not state.is_variable:
             # LiteRT's GetVariableInput refuses a state that is not a variable tensor.
-            raise ModelError("%s: the activation state (input 4) must be a variable tensor" % name)
+            raise node.error("the activation state (input 4) must be a variable tensor")
         for spec, rank, what in ((x, 2, "input"), (wf, 2, "weights_feature"), (wt, 2, "weights_time"),
                                  (state, 2, "activation state")):
-            if len(spec.shape) != rank:
-                raise ModelError("%s: %s must have rank %d, got shape %s" % (name, what, rank, tuple(spec.shape)))
-        if bias is not None and len(bias.shape) != 1:
-            raise ModelError("%s: bias must have rank 1, got shape %s" % (name, tuple(bias.shape)))
-        rank = int(self.options.get("rank", 0))
+            check_rank(node, spec, rank, what)
+        if bias is not None:
+            check_rank(node, bias, 1, "bias")
+        rank = int(node.options.rank)
         batch, input_size = x.shape
         num_filters = wf.shape[0]
         if rank <= 0:
-            raise ModelError("%s: rank must be positive, got %d" % (name, rank))
+            raise node.error("rank must be positive, got %d" % rank)
         if num_filters % rank:
-            raise ModelError("%s: %d filters are not divisible by rank %d" % (name, num_filters, rank))
+            raise node.error("%d filters are not divisible by rank %d" % (num_filters, rank))
         units, memory = num_filters // rank, wt.shape[1]
         if wf.shape[1] != input_size:
-            raise ModelError("%s: weights_feature has %d columns, the input %d" % (name, wf.shape[1], input_size))
+            raise node.error("weights_feature has %d columns, the input %d" % (wf.shape[1], input_size))
         if wt.shape[0] != num_filters:
-            raise ModelError("%s: weights_time has %d rows, expected %d filters" % (name, wt.shape[0], num_filters))
+            raise node.error("weights_time has %d rows, expected %d filters" % (wt.shape[0], num_filters))
         if memory < 1:
             # LiteRT writes the newest activation at index memory_size - 1: out of bounds here.
-            raise ModelError("%s: memory size must be at least 1" % name)
+            raise node.error("memory size must be at least 1")
         if bias is not None and bias.shape[0] != units:
-            raise ModelError("%s: bias has %d elements, expected %d units" % (name, bias.shape[0], units))
+            raise node.error("bias has %d elements, expected %d units" % (bias.shape[0], units))
         if tuple(state.shape) != (batch, memory * num_filters):
-            raise ModelError("%s: activation state has shape %s, expected %s"
-                             % (name, tuple(state.shape), (batch, memory * num_filters)))
+            raise node.error("activation state has shape %s, expected %s"
+                             % (tuple(state.shape), (batch, memory * num_filters)))
         for spec, allowed, what in zip((wf, wt, bias, state, outputs[0]), self.operand_types,
                                        ("weights_feature", "weights_time", "bias", "activation state", "output")):
             if spec is not None:
-                check_types(self, spec, (allowed,), what)
+                check_type(node, spec, (allowed,), what)
         self.rank, self.units, self.memory = rank, units, memory
         self.state_shape = (batch, num_filters, memory)
         outputs[0].shape = (batch, units)
@@ -102,26 +99,27 @@ class _Svdf(Kernel):
 class _FloatTime(_Svdf):
     """The float tail of both float and hybrid SVDF (ApplyTimeWeightsBiasAndActivation)."""
 
-    def setup_float(self, inputs, outputs):
-        self.setup(inputs, outputs)
-        self.act = fused_activation(self, clamps_only=False)
+    def setup_float(self, node, inputs, outputs):
+        self.setup(node, inputs, outputs)
+        self.act = fused_activation(node, clamps_only=False)
+        self.filter_sums = node.scratch(self.state_shape[:2], F32)
 
-    def time_and_output(self, mem, wt, bias):
+    def time_and_output(self, mem, wt, bias, out):
         """BatchVectorBatchVectorDotProduct and ReductionSumVector add in float32 one term at a
         time from 0.0; numlite keeps that order (loops over memory slots and rank, vectorised over
         batch and filters). ApplyActivationToVector applies every activation, TANH and SIGN_BIT
         included."""
-        scratch = np.zeros(mem.shape[:2], F32)
+        scratch = self.filter_sums.array
+        scratch[...] = 0
         for m in range(self.memory):
             scratch += wt[None, :, m] * mem[:, :, m]
         parts = scratch.reshape(mem.shape[0], self.units, self.rank)
-        out = np.zeros(parts.shape[:2], F32)
+        out[...] = 0
         for r in range(self.rank):
             out += parts[:, :, r]
         if bias is not None:
             out += bias.astype(F32, copy=False)
         apply_activation(out, self.act)
-        return out
 
 
 @register("SVDF", versions=VERSIONS)
@@ -131,15 +129,15 @@ class FloatSvdf(_FloatTime):
 
     operand_types = ("FLOAT32", "FLOAT32", "FLOAT32", "FLOAT32", "FLOAT32")
 
-    def prepare(self, inputs, outputs):
-        check_types(self, inputs[0], ("FLOAT32",))
-        self.setup_float(inputs, outputs)
+    def prepare(self, node, inputs, outputs):
+        check_type(node, inputs[0], ("FLOAT32",))
+        self.setup_float(node, inputs, outputs)
 
-    def eval(self, inputs, outputs):
+    def eval(self, node, inputs, outputs):
         x, wf, wt, bias, state = inputs
         feature = (x.astype(np.float64) @ wf.astype(np.float64).T).astype(F32)
         mem = self.push(state, feature)
-        return [self.time_and_output(mem, wt, bias)]
+        self.time_and_output(mem, wt, bias, outputs[0])
 
 
 @register("SVDF", versions=VERSIONS, match=_is_hybrid)
@@ -151,23 +149,23 @@ class HybridSvdf(_FloatTime):
 
     operand_types = ("INT8", "INT8", "FLOAT32", "FLOAT32", "FLOAT32")
 
-    def prepare(self, inputs, outputs):
-        self.setup_float(inputs, outputs)
+    def prepare(self, node, inputs, outputs):
+        self.setup_float(node, inputs, outputs)
         wf, wt = inputs[1], inputs[2]
         # LiteRT reads the legacy per-tensor params.scale, which is 0 for multi-scale tensors.
-        (wf_scale,), _ = self._scale(wf, "weights_feature")
-        (wt_scale,), _ = self._scale(wt, "weights_time")
-        self.wf_scale, self.wt_scale = F32(wf_scale), F32(wt_scale)
-        self.asymmetric = bool(self.options.get("asymmetric_quantize_inputs", False))
+        self.wf_scale = self._scale(node, wf, "weights_feature")
+        self.wt_scale = self._scale(node, wt, "weights_time")
+        self.asymmetric = bool(node.options.asymmetric_quantize_inputs)
         self.ctype = exact_dtype(wf.shape[1], 255 if self.asymmetric else 127, value_bound(wf.type_name, 0, wf.data))
         self.const_wf = self._feature_weights(wf.data) if wf.data is not None else None
         self.const_wt = self._time_weights(wt.data) if wt.data is not None else None
 
-    def _scale(self, spec, what):
-        scale, zp = qparams(self, spec, what)
-        if scale.size != 1:
-            refuse(self, "%s with %d scales (hybrid SVDF needs one per-tensor scale)" % (what, scale.size))
-        return scale, zp
+    @staticmethod
+    def _scale(node, spec, what):
+        q = qparams(node, spec, what)
+        if q.per_channel:
+            raise node.unsupported("%s with %d scales (hybrid SVDF needs one per-tensor scale)" % (what, q.scale.size))
+        return q.tensor_scale
 
     def _feature_weights(self, wf):
         return np.asarray(wf, self.ctype).T, weight_row_sums(wf)
@@ -175,7 +173,7 @@ class HybridSvdf(_FloatTime):
     def _time_weights(self, wt):
         return (wt.astype(F32) * self.wt_scale).astype(F32)
 
-    def eval(self, inputs, outputs):
+    def eval(self, node, inputs, outputs):
         x, wf, wt, bias, state = inputs
         wmat, row_sums = self.const_wf if self.const_wf is not None else self._feature_weights(wf)
         wt_f = self.const_wt if self.const_wt is not None else self._time_weights(wt)
@@ -184,7 +182,7 @@ class HybridSvdf(_FloatTime):
         factors = (quantized[1] * self.wf_scale).astype(F32)
         feature = dot.astype(F32) * factors[:, None]
         mem = self.push(state, feature)
-        return [self.time_and_output(mem, wt_f, bias)]
+        self.time_and_output(mem, wt_f, bias, outputs[0])
 
 
 @register("SVDF", versions=VERSIONS, types=("INT8",))
@@ -201,16 +199,16 @@ class IntegerSvdf(_Svdf):
 
     operand_types = ("INT8", "INT16", "INT32", "INT16", "INT8")
 
-    def prepare(self, inputs, outputs):
-        self.setup(inputs, outputs)
-        if self.options.get("fused_activation_function", Act.NONE) != Act.RELU:
-            refuse(self, "full-integer SVDF supports only a fused RELU activation")
+    def prepare(self, node, inputs, outputs):
+        self.setup(node, inputs, outputs)
+        if node.options.fused_activation_function != Act.RELU:
+            raise node.unsupported("full-integer SVDF supports only a fused RELU activation")
         x, wf, wt, _, state = inputs
-        first = [qparams(self, spec, what) for spec, what in ((x, "input"), (wf, "weights_feature"),
-                                                             (wt, "weights_time"), (state, "activation state"),
-                                                             (outputs[0], "output"))]
-        s_in, s_wf, s_wt, s_state, s_out = (F32(s[0]) for s, _ in first)
-        self.in_zp, self.out_zp = int(first[0][1][0]), int(first[4][1][0])
+        q_in, q_wf, q_wt, q_state, q_out = (qparams(node, spec, what) for spec, what in (
+            (x, "input"), (wf, "weights_feature"), (wt, "weights_time"), (state, "activation state"),
+            (outputs[0], "output")))
+        s_in, s_wf, s_wt, s_state, s_out = (q.tensor_scale for q in (q_in, q_wf, q_wt, q_state, q_out))
+        self.in_zp, self.out_zp = q_in.tensor_zero_point, q_out.tensor_zero_point
         self.m1 = fp.quantize_multiplier_scalar(np.float64(s_in * s_wf / s_state))
         self.m2 = fp.quantize_multiplier_scalar(np.float64(s_state * s_wt / s_out))
         self.ctype = exact_dtype(wf.shape[1], value_bound(x.type_name, self.in_zp),
@@ -220,7 +218,7 @@ class IntegerSvdf(_Svdf):
     def _feature_weights(self, wf):
         return np.asarray(wf, self.ctype).T
 
-    def eval(self, inputs, outputs):
+    def eval(self, node, inputs, outputs):
         x, wf, wt, bias, state = inputs
         wmat = self.const_wf if self.const_wf is not None else self._feature_weights(wf)
         acc = fp.wrap_int32(exact_matmul(x.astype(self.ctype) - self.in_zp, wmat))
@@ -231,4 +229,4 @@ class IntegerSvdf(_Svdf):
         if bias is not None:
             acc = acc + bias.astype(np.int64)
         res = fp.multiply_by_quantized_multiplier(fp.wrap_int32(acc), *self.m2) + self.out_zp
-        return [np.clip(res, -128, 127).astype(np.int8)]
+        outputs[0][...] = np.clip(res, -128, 127)
