@@ -148,7 +148,7 @@ class Node:
     options, custom options, intermediate tensors, the array namespace, scratch requests and a way
     to run another subgraph."""
 
-    __slots__ = ("opcode", "version", "index", "subgraph", "custom", "options", "custom_options",
+    __slots__ = ("opcode", "version", "index", "subgraph", "custom", "options", "has_options", "custom_options",
                  "intermediates", "xp", "scratches", "_run_subgraph", "_flex")
 
     def __init__(self, op, index, subgraph=0, intermediates=(), xp=np, run_subgraph=None):
@@ -156,6 +156,9 @@ class Node:
         self.index, self.subgraph = index, subgraph
         table = op.options_type or (None if op.custom else options_table(op.opcode))
         self.options = Options(op.opcode, table, op.options)
+        # False when the operator carries no options table: LiteRT then leaves fields unset that
+        # have no schema default (quantized_bias_type stays kTfLiteNoType).
+        self.has_options = bool(op.options_type or op.options)
         self.custom_options = op.custom_options
         self.intermediates = list(intermediates)
         self.xp = xp
