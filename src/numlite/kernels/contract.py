@@ -156,8 +156,9 @@ class Node:
         self.index, self.subgraph = index, subgraph
         table = op.options_type or (None if op.custom else options_table(op.opcode))
         self.options = Options(op.opcode, table, op.options)
-        # LiteRT reads a few options differently when the operator has no options table at all
-        # (int16 ADD/SUB's pot_scale_int16: the schema says true, an absent table means false).
+        # False when the operator carries no options table at all: LiteRT then reads some options
+        # differently from the schema's defaults (int16 ADD/SUB's pot_scale_int16 is false, not
+        # true; a 16x8 conv/FC's quantized_bias_type stays kTfLiteNoType and is refused).
         self.has_options = op.options_type is not None or bool(op.options)
         self.custom_options = op.custom_options
         self.intermediates = list(intermediates)

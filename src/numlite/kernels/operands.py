@@ -116,3 +116,26 @@ def refuse_quantized(node, *specs):
     for s in specs:
         if s.type_name in QUANTIZED and s.quantization is not None:
             raise node.unsupported("quantized %s tensors are not supported yet" % s.type_name)
+
+
+def check_bias(node, bias, n, allowed):
+    """An optional bias (None passes) of one of the ``allowed`` types with ``n`` elements (LiteRT
+    checks the element count, not the shape); an integer bias must have zero point 0."""
+    if bias is None:
+        return
+    check_type(node, bias, allowed, "bias")
+    if num_elements(bias.shape) != n:
+        raise node.error("bias has %d elements, expected %d" % (num_elements(bias.shape), n))
+    if bias.type_name != "FLOAT32" and bias.quantization is not None \
+            and np.any(np.asarray(bias.quantization.zero_point) != 0):
+        raise node.error("bias zero point must be 0")
+
+
+def check_float_operands(node, x, w, out, what="filter"):
+    """A float kernel's input, weights and output: float32 throughout. Float input with integer
+    weights is LiteRT's hybrid path, which the hybrid kernels serve where LiteRT has one."""
+    check_type(node, x, FLOAT)
+    if w.type_name != "FLOAT32":
+        raise node.unsupported("%s type %s with float input (hybrid quantization) is not supported"
+                               % (what, w.type_name))
+    same_type(node, out, x)

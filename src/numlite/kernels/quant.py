@@ -266,3 +266,70 @@ def elementwise_params(node, x, out, symmetric_int16=True):
     if symmetric_int16 and x.type_name == "INT16" and (qi[1] or qo[1]):
         raise node.error("int16 quantization needs zero points 0")
     return qi, qo
+
+
+# -- exact integer matmuls in float32 chunks (appended for the conv and matmul families) ------
+
+def exact_layout(terms, max_a, max_b, max_chunks=4):
+    """(float dtype, chunk) for an exact integer matmul of ``terms`` products |a| <= max_a,
+    |b| <= max_b (see exact_dtype): float32 with the inner dimension cut into chunks of
+    ``chunk`` terms, each of whose float32 sums is exact, when at most ``max_chunks`` are needed
+    (float32 operands take half the memory and BLAS runs them about twice as fast); float64 in
+    one piece otherwise (16-bit activations)."""
+    chunk = max(1, ((1 << 24) - 1) // max(1, int(max_a) * int(max_b)))
+    if int(terms) <= chunk * max_chunks:
+        return np.float32, chunk
+    return np.float64, max(int(terms), 1)
+
+
+def exact_matmul_chunked(a, b, chunk):
+    """exact_matmul over the inner dimension in chunks of ``chunk`` terms (exact_layout): each
+    chunk's product is exact in the operands' type, the chunks are summed in float64 (exact
+    below 2^53); int64."""
+    k = a.shape[-1]
+    if k <= chunk:
+        return np.matmul(a, b).astype(np.int64)
+    acc = np.matmul(a[..., :chunk], b[..., :chunk, :]).astype(np.float64)
+    for k0 in range(chunk, k, chunk):
+        acc += np.matmul(a[..., k0:k0 + chunk], b[..., k0:k0 + chunk, :])
+    return acc.astype(np.int64)
+
+
+def int16_bias_kind(node, bias):
+    """Accumulator width of a 16x8 conv / fully-connected kernel: 64 bits, or 32 when the bias
+    is int32.
+
+    LiteRT picks the int32 path only when the op's quantized_bias_type option says INT32 and
+    otherwise reads the bias as int64 (garbage for an int32 bias); numlite follows the bias type."""
+    from ..schema.enums import TensorType
+    if not node.has_options:
+        # Without an options table LiteRT's quantized_bias_type stays kTfLiteNoType, which its
+        # 16x8 Prepare rejects (only an explicit FLOAT32 / INT32 / INT64 passes).
+        raise node.error("a 16x8 node needs its options table (quantized_bias_type)")
+    opt = node.options.quantized_bias_type
+    if opt not in (TensorType.FLOAT32, TensorType.INT32, TensorType.INT64):
+        raise node.error("quantized_bias_type must be INT32 or INT64")
+    if bias is not None and opt != TensorType.FLOAT32 and TensorType.name(opt) != bias.type_name:
+        raise node.error("bias type %s differs from quantized_bias_type %s" % (bias.type_name, TensorType.name(opt)))
+    if bias is not None:
+        return 32 if bias.type_name == "INT32" else 64
+    return 32 if opt == TensorType.INT32 else 64
+
+
+def weight_bound(spec, zero_point=0):
+    """value_bound of a weight tensor: max |w - zero_point| over a constant's values (found from
+    its extremes, with no int64 copy of a large tensor), or over its type's range."""
+    data = spec.data
+    if data is not None and data.size:
+        data = np.array([data.min(), data.max()])
+    return value_bound(spec.type_name, zero_point, data)
+
+
+def weight_operand(w, zero_point=0, dtype=np.float32):
+    """Weights (or a rearranged view of them) as a contiguous ``dtype`` matmul operand, zero
+    point removed: one copy and no temporaries (kernels keep these for constant weights)."""
+    m = np.empty(w.shape, dtype)
+    m[...] = w
+    if zero_point:
+        m -= zero_point
+    return m
