@@ -239,3 +239,11 @@ def c_div_round(acc, n):
     acc = np.asarray(acc, np.int64)
     n = np.asarray(n, np.int64)
     return np.sign(acc) * ((np.abs(acc) + n // 2) // n)
+
+
+def check_same_params(node, a, b, what="input and output"):
+    """LiteRT's data-movement kernels (EXPAND_DIMS, FILL, PAD, CONCATENATION, PACK, UNPACK ...)
+    copy 8/16-bit quantized values raw: they refuse tensors whose per-tensor scale or zero point
+    differ rather than requantize."""
+    if a.type_name in QUANTIZED and tensor_params(a) != tensor_params(b):
+        raise node.error("%s quantization differ (%s vs %s)" % (what, tensor_params(a), tensor_params(b)))
