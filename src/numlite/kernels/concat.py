@@ -4,7 +4,7 @@ import numpy as np
 from ..schema.enums import ActivationFunctionType as Act
 from .common import check_types
 from .registry import Kernel, register
-from .shape import (NUMERIC, NUMERIC_BOOL, check_same_quant, model_error, norm_axis, quant_params, require,
+from .layout import (NUMERIC, NUMERIC_BOOL, check_same_quant, model_error, norm_axis, quant_params, require,
                     same_type)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 from ..schema.enums import MirrorPadMode
 from .common import check_types
 from .registry import register
-from .shape import (INDEX_TYPES, NUMERIC_BOOL, ValueShapedKernel, check_same_quant, expect_inputs,
+from .layout import (INDEX_TYPES, NUMERIC_BOOL, ValueShapedKernel, check_same_quant, expect_inputs,
                     int_values, model_error, quant_params, require, same_type)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from .common import check_types
 from .registry import Kernel, register
-from .shape import (ALL_TYPES, INDEX_TYPES, NUMERIC, NUMERIC_BOOL, ValueShapedKernel, check_same_quant,
+from .layout import (ALL_TYPES, INDEX_TYPES, NUMERIC, NUMERIC_BOOL, ValueShapedKernel, check_same_quant,
                     expect_inputs, int_values, model_error, norm_axis, num_elements, require, same_type)
 
 _POSITION_TYPES = ("INT16", "INT32", "INT64")
