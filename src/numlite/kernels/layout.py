@@ -1,144 +1,36 @@
-"""Shape-changing data movement: RESHAPE, SQUEEZE, EXPAND_DIMS, SHAPE, FILL, BROADCAST_TO, TILE,
-TRANSPOSE, DEPTH_TO_SPACE, SPACE_TO_DEPTH, RANGE, WHERE.
+"""Layout: ops that move data without looking at it. RESHAPE, SQUEEZE, EXPAND_DIMS, SHAPE, FILL,
+BROADCAST_TO, TILE, TRANSPOSE, REVERSE_V2, DEPTH_TO_SPACE, SPACE_TO_DEPTH, SPACE_TO_BATCH_ND,
+BATCH_TO_SPACE_ND, RANGE.
 
-Also the helpers the other data-movement modules (slicing, concat, pad, reduce, resize) share:
-``ValueShapedKernel`` for ops whose output shape depends on the *values* of some inputs (constant →
-shape known at prepare; runtime tensor → dynamic output computed at eval), axis normalisation,
-integer-vector reading and the quantization-equality check LiteRT applies to some of these ops.
+Quantized tensors are moved raw: none of these ops requantizes. Ops whose output shape depends
+on an input's values (a shape, an axis, multiples, a permutation) derive from
+:class:`~numlite.kernels.operands.ValueShapedKernel`: planned once when those inputs are constant,
+at every eval otherwise.
 """
 import numpy as np
 
-from ..errors import UnsupportedOpError
 from ..schema.enums import TensorType
-from .common import check_types, model_error
-from .registry import Kernel, register
-
-# Type families, by TensorType name.
-QUANT_TYPES = ("INT8", "UINT8", "INT16")
-NUMERIC = ("FLOAT32", "INT8", "UINT8", "INT16", "INT32", "INT64")
-NUMERIC_BOOL = NUMERIC + ("BOOL",)
-ALL_TYPES = NUMERIC_BOOL + ("STRING",)
-INDEX_TYPES = ("INT32", "INT64")
+from .contract import Kernel
+from .operands import (ALL_TYPES, INDEX_TYPES, NUMERIC_BOOL, ValueShapedKernel, arity, check_type, const_value,
+                       data_operands, int_values, norm_axis, num_elements, same_type)
+from .quant import check_same_params
+from .registry import register
 
 
-# -- shared helpers ---------------------------------------------------------------------------
-
-def unsupported(kernel, msg):
-    return UnsupportedOpError(kernel.op.opcode, kernel.op.version, getattr(kernel, "node_index", None), msg)
+def _copy(outputs, result):
+    np.copyto(outputs[0], result)
 
 
-def expect_inputs(kernel, inputs, counts, outputs=None, n_out=None):
-    """Check the number of inputs (one of ``counts``) and outputs; required inputs must be present."""
-    if len(inputs) not in counts:
-        raise model_error(kernel, "expected %s inputs, got %d" % (" or ".join(map(str, counts)), len(inputs)))
-    if outputs is not None and n_out is not None and len(outputs) != n_out:
-        raise model_error(kernel, "expected %d outputs, got %d" % (n_out, len(outputs)))
+# -- RESHAPE, SQUEEZE, EXPAND_DIMS, SHAPE ---------------------------------------------------------
 
-
-def require(kernel, spec, what):
-    if spec is None:
-        raise model_error(kernel, "%s is missing" % what)
-    return spec
-
-
-def same_type(kernel, spec, ref, what="output"):
-    if spec.type_name != ref.type_name:
-        raise model_error(kernel, "%s type %s differs from input type %s" % (what, spec.type_name, ref.type_name))
-
-
-def quant_params(spec):
-    """(scale, zero_point) as LiteRT's per-tensor ``params`` sees them: the first entries, (0, 0) if none."""
-    q = spec.quantization
-    if q is None or q.scale is None or np.size(q.scale) == 0:
-        return 0.0, 0
-    zp = int(q.zero_point.flat[0]) if q.zero_point is not None and np.size(q.zero_point) else 0
-    return float(np.float32(q.scale.flat[0])), zp
-
-
-def check_same_quant(kernel, a, b, what="input and output", unsupported_error=False):
-    """LiteRT refuses these data-movement ops on quantized tensors whose scale/zero point differ
-    (it does not requantize). ``unsupported_error``: LiteRT would requantize but numlite does not yet."""
-    if a.type_name in QUANT_TYPES and quant_params(a) != quant_params(b):
-        msg = "%s quantization differ (%s vs %s)" % (what, quant_params(a), quant_params(b))
-        raise unsupported(kernel, msg + "; requantization is not implemented") if unsupported_error \
-            else model_error(kernel, msg)
-
-
-def int_values(kernel, arr, what):
-    """A small integer tensor's values as Python ints (shape tensors, axes, paddings...)."""
-    a = np.asarray(arr)
-    if a.dtype.kind not in "iu":
-        raise model_error(kernel, "%s must be an integer tensor" % what)
-    return [int(v) for v in a.reshape(-1)]
-
-
-def norm_axis(kernel, axis, rank, what="axis"):
-    """Python-style negative axis, validated against ``rank``."""
-    if not -rank <= axis < rank:
-        raise model_error(kernel, "%s %d out of range for rank %d" % (what, axis, rank))
-    return axis + rank if axis < 0 else axis
-
-
-def num_elements(shape):
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return n
-
-
-class ValueShapedKernel(Kernel):
-    """Base for ops whose outputs depend on the values of the inputs listed in ``value_inputs``.
-
-    Subclasses implement ``check(inputs, outputs)`` (types, counts: specs only) and
-    ``plan(shapes, values)`` → (list of output shapes, plan object), where ``values`` maps each
-    value input index to its array (or None when omitted). ``run(plan, inputs)`` returns the list
-    of output arrays. With constant value inputs the plan is made once at prepare; otherwise the
-    outputs are dynamic and the plan is made at every eval from the actual values."""
-
-    value_inputs = ()
-
-    def check(self, inputs, outputs):
-        pass
-
-    def prepare(self, inputs, outputs):
-        self.check(inputs, outputs)
-        values = {}
-        for i in self.value_inputs:
-            s = inputs[i] if i < len(inputs) else None
-            if s is not None and s.data is None:
-                self._plan = None
-                for o in outputs:
-                    o.shape = None
-                return
-            values[i] = None if s is None else s.data
-        shapes, self._plan = self.plan([None if s is None else s.shape for s in inputs], values)
-        for o, shp in zip(outputs, shapes):
-            o.shape = tuple(int(d) for d in shp)
-
-    def eval(self, inputs, outputs):
-        plan = self._plan
-        if plan is None:
-            values = {i: (inputs[i] if i < len(inputs) else None) for i in self.value_inputs}
-            _, plan = self.plan([None if a is None else a.shape for a in inputs], values)
-        return self.run(plan, inputs)
-
-    def plan(self, shapes, values):  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def run(self, plan, inputs):  # pragma: no cover - interface
-        raise NotImplementedError
-
-
-# -- RESHAPE family -----------------------------------------------------------------------------
-
-def _resolve_new_shape(kernel, in_shape, new_shape):
+def _resolve_new_shape(node, in_shape, new_shape):
     """TFLite Reshape: one -1 dimension is inferred; element counts must agree."""
     new_shape = list(new_shape)
     stretch = [i for i, d in enumerate(new_shape) if d == -1]
     if len(stretch) > 1:
-        raise model_error(kernel, "more than one -1 in new shape %s" % new_shape)
+        raise node.error("more than one -1 in new shape %s" % new_shape)
     if any(d < -1 for d in new_shape):
-        raise model_error(kernel, "invalid new shape %s" % new_shape)
+        raise node.error("invalid new shape %s" % new_shape)
     n_in = num_elements(in_shape)
     known = num_elements([d for d in new_shape if d != -1])
     if stretch:
@@ -150,299 +42,366 @@ def _resolve_new_shape(kernel, in_shape, new_shape):
         else:
             new_shape[stretch[0]] = n_in // known
     if num_elements(new_shape) != n_in:
-        raise model_error(kernel, "cannot reshape %s (%d elements) to %s" % (tuple(in_shape), n_in, new_shape))
+        raise node.error("cannot reshape %s (%d elements) to %s" % (tuple(in_shape), n_in, new_shape))
     return tuple(new_shape)
 
 
+class _Reshaped(ValueShapedKernel):
+    """The output is the input's data under another shape (the plan)."""
+
+    def run(self, node, plan, inputs, outputs):
+        _copy(outputs, inputs[0].reshape(plan))
+
+
 @register("RESHAPE", versions=(1, 1))
-class Reshape(ValueShapedKernel):
+class Reshape(_Reshaped):
     value_inputs = (1,)
 
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (1, 2), outputs, 1)
-        check_types(self, require(self, inputs[0], "input"), ALL_TYPES)
-        same_type(self, outputs[0], inputs[0])
+    def check(self, node, inputs, outputs):
+        data_operands(node, inputs, outputs, (1, 2), ALL_TYPES)
         shape_in = inputs[1] if len(inputs) == 2 else None
         # LiteRT takes the shape from the second input only when it is an int32 vector; anything
         # else (scalar, int64, missing) falls back to the new_shape option.
         self.use_tensor = shape_in is not None and len(shape_in.shape) == 1 and shape_in.type_name == "INT32"
         self.value_inputs = (1,) if self.use_tensor else ()
 
-    def plan(self, shapes, values):
+    def plan(self, node, shapes, values):
         if self.use_tensor:
-            new_shape = int_values(self, values[1], "shape")
+            new_shape = int_values(node, values[1], "shape")
         else:
-            new_shape = list(self.options.get("new_shape") or [])
+            # (Vector options are absent, not defaulted, when the model omits them.)
+            new_shape = list(node.options.new_shape or []) if "new_shape" in node.options else []
             # Legacy converters wrote [0] for a scalar.
             if new_shape == [0]:
                 new_shape = []
-        out = _resolve_new_shape(self, shapes[0], new_shape)
+        out = _resolve_new_shape(node, shapes[0], new_shape)
         return [out], out
-
-    def run(self, plan, inputs):
-        return [inputs[0].reshape(plan)]
 
 
 @register("SQUEEZE", versions=(1, 2))
-class Squeeze(Kernel):
-    def prepare(self, inputs, outputs):
-        expect_inputs(self, inputs, (1,), outputs, 1)
-        x = require(self, inputs[0], "input")
-        check_types(self, x, ALL_TYPES)
-        same_type(self, outputs[0], x)
-        rank = len(x.shape)
-        dims = self.options.get("squeeze_dims") or []
-        if dims:
-            drop = {norm_axis(self, int(d), rank, "squeeze dim") for d in dims}
-            for d in drop:
-                if x.shape[d] != 1:
-                    raise model_error(self, "cannot squeeze dim %d of size %d" % (d, x.shape[d]))
-        else:
-            drop = {i for i, d in enumerate(x.shape) if d == 1}
-        self.out_shape = tuple(d for i, d in enumerate(x.shape) if i not in drop)
-        outputs[0].shape = self.out_shape
+class Squeeze(_Reshaped):
+    def check(self, node, inputs, outputs):
+        data_operands(node, inputs, outputs, 1, ALL_TYPES)
 
-    def eval(self, inputs, outputs):
-        return [inputs[0].reshape(self.out_shape)]
+    def plan(self, node, shapes, values):
+        shape = shapes[0]
+        dims = (node.options.squeeze_dims or []) if "squeeze_dims" in node.options else []
+        if dims:
+            drop = {norm_axis(node, int(d), len(shape), "squeeze dim") for d in dims}
+            for d in drop:
+                if shape[d] != 1:
+                    raise node.error("cannot squeeze dim %d of size %d" % (d, shape[d]))
+        else:
+            drop = {i for i, d in enumerate(shape) if d == 1}
+        out = tuple(d for i, d in enumerate(shape) if i not in drop)
+        return [out], out
 
 
 @register("EXPAND_DIMS", versions=(1, 1))
-class ExpandDims(ValueShapedKernel):
+class ExpandDims(_Reshaped):
     value_inputs = (1,)
 
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (2,), outputs, 1)
-        check_types(self, require(self, inputs[0], "input"), ALL_TYPES)
-        check_types(self, require(self, inputs[1], "axis"), INDEX_TYPES, "axis")
-        same_type(self, outputs[0], inputs[0])
-        check_same_quant(self, inputs[0], outputs[0])
+    def check(self, node, inputs, outputs):
+        data_operands(node, inputs, outputs, 2, ALL_TYPES)
+        check_type(node, inputs[1], INDEX_TYPES, "axis")
+        check_same_params(node, inputs[0], outputs[0])
 
-    def plan(self, shapes, values):
-        axis = int_values(self, values[1], "axis")
+    def plan(self, node, shapes, values):
+        axis = int_values(node, values[1], "axis")
         if len(axis) != 1:
-            raise model_error(self, "axis must hold one value, got %d" % len(axis))
-        rank = len(shapes[0])
-        a = norm_axis(self, axis[0], rank + 1)
+            raise node.error("axis must hold one value, got %d" % len(axis))
+        a = norm_axis(node, axis[0], len(shapes[0]) + 1)
         out = tuple(shapes[0][:a]) + (1,) + tuple(shapes[0][a:])
         return [out], out
-
-    def run(self, plan, inputs):
-        return [inputs[0].reshape(plan)]
 
 
 @register("SHAPE", versions=(1, 1))
 class Shape(Kernel):
-    def prepare(self, inputs, outputs):
-        expect_inputs(self, inputs, (1,), outputs, 1)
-        require(self, inputs[0], "input")
-        out_type = self.options.get("out_type", TensorType.INT32)
+    def prepare(self, node, inputs, outputs):
+        arity(node, inputs, outputs, 1)
+        # The schema's default out_type is FLOAT32 (0), which LiteRT refuses like any type other
+        # than INT32 / INT64.
+        out_type = node.options.out_type
         if out_type not in (TensorType.INT32, TensorType.INT64):
-            raise model_error(self, "out_type must be INT32 or INT64, got %s" % TensorType.name(out_type))
+            raise node.error("out_type must be INT32 or INT64, got %s" % TensorType.name(out_type))
         if outputs[0].type_name != TensorType.name(out_type):
-            raise model_error(self, "output tensor type %s differs from out_type %s"
-                              % (outputs[0].type_name, TensorType.name(out_type)))
+            raise node.error("output tensor type %s differs from out_type %s"
+                             % (outputs[0].type_name, TensorType.name(out_type)))
         outputs[0].shape = (len(inputs[0].shape),)
 
-    def eval(self, inputs, outputs):
-        return [np.array(inputs[0].shape, dtype=np.int64)]
+    def eval(self, node, inputs, outputs):
+        outputs[0][...] = inputs[0].shape
 
+
+# -- FILL, BROADCAST_TO, TILE ----------------------------------------------------------------------
 
 @register("FILL", versions=(1, 5))
 class Fill(ValueShapedKernel):
     value_inputs = (0,)
 
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (2,), outputs, 1)
-        dims, value = require(self, inputs[0], "dims"), require(self, inputs[1], "value")
-        check_types(self, dims, INDEX_TYPES, "dims")
-        check_types(self, value, ALL_TYPES, "value")
+    def check(self, node, inputs, outputs):
+        arity(node, inputs, outputs, 2)
+        dims, value = inputs
+        check_type(node, dims, INDEX_TYPES, "dims")
+        check_type(node, value, ALL_TYPES, "value")
         if len(dims.shape) != 1:
-            raise model_error(self, "dims must be a vector")
+            raise node.error("dims must be a vector")
         if len(value.shape) != 0:
-            raise model_error(self, "value must be a scalar")
-        same_type(self, outputs[0], value, "output")
-        check_same_quant(self, value, outputs[0], "value and output")
+            raise node.error("value must be a scalar")
+        same_type(node, outputs[0], value, "output")
+        check_same_params(node, value, outputs[0], "value and output")
 
-    def plan(self, shapes, values):
-        dims = int_values(self, values[0], "dims")
+    def plan(self, node, shapes, values):
+        dims = int_values(node, values[0], "dims")
         if any(d < 0 for d in dims):
-            raise model_error(self, "negative dimension in %s" % dims)
-        return [dims], tuple(dims)
+            raise node.error("negative dimension in %s" % dims)
+        return [dims], None
 
-    def run(self, plan, inputs):
-        return [np.full(plan, inputs[1].reshape(()), dtype=inputs[1].dtype)]
+    def run(self, node, plan, inputs, outputs):
+        outputs[0][...] = inputs[1].reshape(())
+
+
+class _IndexVectorDriven(ValueShapedKernel):
+    """Ops driven by an int32 / int64 vector, input 1: BROADCAST_TO's shape, TILE's multiples,
+    TRANSPOSE's perm."""
+
+    value_inputs = (1,)
+
+    def check(self, node, inputs, outputs):
+        data_operands(node, inputs, outputs, 2, self.types)
+        check_type(node, inputs[1], INDEX_TYPES, self.what)
+
+    def per_dimension(self, node, shape, values):
+        """The vector's values, one per input dimension."""
+        v = int_values(node, values[1], self.what)
+        if len(v) != len(shape):
+            raise node.error("%s has %d entries for rank %d" % (self.what, len(v), len(shape)))
+        return v
 
 
 @register("BROADCAST_TO", versions=(2, 4))
-class BroadcastTo(ValueShapedKernel):
-    value_inputs = (1,)
+class BroadcastTo(_IndexVectorDriven):
+    types, what = NUMERIC_BOOL, "shape"
 
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (2,), outputs, 1)
-        check_types(self, require(self, inputs[0], "input"), NUMERIC_BOOL)
-        check_types(self, require(self, inputs[1], "shape"), INDEX_TYPES, "shape")
-        same_type(self, outputs[0], inputs[0])
+    def check(self, node, inputs, outputs):
+        super().check(node, inputs, outputs)
         if len(inputs[1].shape) != 1:
-            raise model_error(self, "shape must be a vector")
+            raise node.error("shape must be a vector")
 
-    def plan(self, shapes, values):
-        target = tuple(int_values(self, values[1], "shape"))
+    def plan(self, node, shapes, values):
+        target = tuple(int_values(node, values[1], "shape"))
         src = tuple(shapes[0])
         if len(target) > 8:
-            raise model_error(self, "output rank %d exceeds 8" % len(target))
+            raise node.error("output rank %d exceeds 8" % len(target))
         if len(src) > len(target) or any(s != 1 and s != t for s, t in zip(src[::-1], target[::-1])) \
                 or any(d < 0 for d in target):
-            raise model_error(self, "cannot broadcast %s to %s" % (src, target))
-        return [target], target
+            raise node.error("cannot broadcast %s to %s" % (src, target))
+        return [target], None
 
-    def run(self, plan, inputs):
-        return [np.broadcast_to(inputs[0], plan)]
+    def run(self, node, plan, inputs, outputs):
+        _copy(outputs, inputs[0])
 
 
 @register("TILE", versions=(1, 3))
-class Tile(ValueShapedKernel):
-    value_inputs = (1,)
+class Tile(_IndexVectorDriven):
+    types, what = ALL_TYPES, "multiples"
 
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (2,), outputs, 1)
-        check_types(self, require(self, inputs[0], "input"), ALL_TYPES)
-        check_types(self, require(self, inputs[1], "multiples"), INDEX_TYPES, "multiples")
-        same_type(self, outputs[0], inputs[0])
-
-    def plan(self, shapes, values):
-        mult = int_values(self, values[1], "multiples")
-        if len(mult) != len(shapes[0]):
-            raise model_error(self, "multiples has %d entries for rank %d" % (len(mult), len(shapes[0])))
+    def plan(self, node, shapes, values):
+        mult = self.per_dimension(node, shapes[0], values)
         if any(m < 0 for m in mult):
-            raise model_error(self, "negative multiple in %s" % mult)
+            raise node.error("negative multiple in %s" % mult)
         return [tuple(d * m for d, m in zip(shapes[0], mult))], tuple(mult)
 
-    def run(self, plan, inputs):
-        return [np.tile(inputs[0], plan) if plan else inputs[0].copy()]
+    def run(self, node, plan, inputs, outputs):
+        _copy(outputs, np.tile(inputs[0], plan) if plan else inputs[0])
 
+
+# -- TRANSPOSE, REVERSE_V2 ---------------------------------------------------------------------------
 
 @register("TRANSPOSE", versions=(1, 9))
-class Transpose(ValueShapedKernel):
-    value_inputs = (1,)
+class Transpose(_IndexVectorDriven):
+    types, what = NUMERIC_BOOL, "perm"
 
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (2,), outputs, 1)
-        check_types(self, require(self, inputs[0], "input"), NUMERIC_BOOL)
-        check_types(self, require(self, inputs[1], "perm"), INDEX_TYPES, "perm")
-        same_type(self, outputs[0], inputs[0])
-
-    def plan(self, shapes, values):
+    def plan(self, node, shapes, values):
         rank = len(shapes[0])
-        perm = int_values(self, values[1], "perm")
-        if len(perm) != rank:
-            raise model_error(self, "perm has %d entries for rank %d" % (len(perm), rank))
         # LiteRT accepts negative perm entries, counting from the end.
-        perm = tuple(norm_axis(self, p, rank, "perm entry") for p in perm)
+        perm = tuple(norm_axis(node, p, rank, "perm entry") for p in self.per_dimension(node, shapes[0], values))
         if sorted(perm) != list(range(rank)):
-            raise model_error(self, "perm %s is not a permutation" % (perm,))
+            raise node.error("perm %s is not a permutation" % (perm,))
         return [tuple(shapes[0][p] for p in perm)], perm
 
-    def run(self, plan, inputs):
-        return [np.transpose(inputs[0], plan)]
+    def run(self, node, plan, inputs, outputs):
+        _copy(outputs, np.transpose(inputs[0], plan))
 
+
+@register("REVERSE_V2", versions=(1, 4))
+class ReverseV2(Kernel):
+    def prepare(self, node, inputs, outputs):
+        x, ax = data_operands(node, inputs, outputs, 2, NUMERIC_BOOL), inputs[1]
+        check_type(node, ax, ("INT32",), "axis")
+        if len(ax.shape) != 1 or ax.shape[0] == 0:
+            raise node.error("axis must be a vector")
+        # The output shape is the input's whatever the axes: runtime axes are read at eval.
+        self.axes = None if ax.data is None else self.axes_of(node, ax.data, len(x.shape))
+        outputs[0].shape = x.shape
+
+    def axes_of(self, node, values, rank):
+        axes = tuple(norm_axis(node, a, rank) for a in int_values(node, values, "axis"))
+        if len(set(axes)) != len(axes):
+            raise node.error("repeated axis in %s" % (axes,))
+        return axes
+
+    def eval(self, node, inputs, outputs):
+        x = inputs[0]
+        axes = self.axes if self.axes is not None else self.axes_of(node, inputs[1], x.ndim)
+        _copy(outputs, np.flip(x, axes) if axes else x)
+
+
+# -- DEPTH_TO_SPACE, SPACE_TO_DEPTH ------------------------------------------------------------------
 
 class _BlockRearrange(Kernel):
-    """DEPTH_TO_SPACE / SPACE_TO_DEPTH on NHWC tensors (TensorFlow's DCR channel order)."""
+    """DEPTH_TO_SPACE / SPACE_TO_DEPTH on NHWC tensors (TensorFlow's DCR channel order). Both are
+    one 6-D transpose that swaps axes 2 and 3 between an input view and an output view."""
 
-    def prepare(self, inputs, outputs):
-        expect_inputs(self, inputs, (1,), outputs, 1)
-        x = require(self, inputs[0], "input")
-        check_types(self, x, ("FLOAT32", "UINT8", "INT8", "INT32", "INT64"))
-        same_type(self, outputs[0], x)
+    def prepare(self, node, inputs, outputs):
+        x = data_operands(node, inputs, outputs, 1, ("FLOAT32", "UINT8", "INT8", "INT32", "INT64"))
         if len(x.shape) != 4:
-            raise model_error(self, "input must be 4-D (NHWC), got shape %s" % (x.shape,))
-        bs = int(self.options.get("block_size", 0))
+            raise node.error("input must be 4-D (NHWC), got shape %s" % (x.shape,))
+        bs = int(node.options.block_size)
         if bs <= 0:
-            raise model_error(self, "block_size must be positive, got %d" % bs)
-        self.bs = bs
-        self.out = outputs[0].shape = self.out_shape(x.shape, bs)
+            raise node.error("block_size must be positive, got %d" % bs)
+        outputs[0].shape, self.in6, self.out6 = self.geometry(node, x.shape, bs)
+
+    def eval(self, node, inputs, outputs):
+        outputs[0].reshape(self.out6)[...] = inputs[0].reshape(self.in6).transpose(0, 1, 3, 2, 4, 5)
 
 
 @register("DEPTH_TO_SPACE", versions=(1, 2))
 class DepthToSpace(_BlockRearrange):
-    def out_shape(self, shape, bs):
+    def geometry(self, node, shape, bs):
         n, h, w, c = shape
         if c % (bs * bs):
-            raise model_error(self, "depth %d not divisible by block_size^2 = %d" % (c, bs * bs))
-        return (n, h * bs, w * bs, c // (bs * bs))
-
-    def eval(self, inputs, outputs):
-        x, bs = inputs[0], self.bs
-        n, h, w, c = x.shape
-        y = x.reshape(n, h, w, bs, bs, c // (bs * bs)).transpose(0, 1, 3, 2, 4, 5)
-        return [y.reshape(self.out)]
+            raise node.error("depth %d not divisible by block_size^2 = %d" % (c, bs * bs))
+        d = c // (bs * bs)
+        return (n, h * bs, w * bs, d), (n, h, w, bs, bs, d), (n, h, bs, w, bs, d)
 
 
 @register("SPACE_TO_DEPTH", versions=(1, 2))
 class SpaceToDepth(_BlockRearrange):
-    def out_shape(self, shape, bs):
+    def geometry(self, node, shape, bs):
         n, h, w, c = shape
         if h % bs or w % bs:
-            raise model_error(self, "height %d / width %d not divisible by block_size %d" % (h, w, bs))
-        return (n, h // bs, w // bs, c * bs * bs)
+            raise node.error("height %d / width %d not divisible by block_size %d" % (h, w, bs))
+        return (n, h // bs, w // bs, c * bs * bs), (n, h // bs, bs, w // bs, bs, c), (n, h // bs, w // bs, bs, bs, c)
 
-    def eval(self, inputs, outputs):
-        x, bs = inputs[0], self.bs
-        n, h, w, c = x.shape
-        y = x.reshape(n, h // bs, bs, w // bs, bs, c).transpose(0, 1, 3, 2, 4, 5)
-        return [y.reshape(self.out)]
 
+# -- SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND ------------------------------------------------------------
+
+class _BatchSpace(Kernel):
+    """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND: constant block_shape and paddings / crops."""
+
+    def prepare(self, node, inputs, outputs):
+        arity(node, inputs, outputs, 3)
+        x = inputs[0]
+        if x.type_name == "STRING":
+            raise node.unsupported("string tensors")
+        block = np.asarray(const_value(node, inputs[1], "block_shape"), np.int64).reshape(-1)
+        pads = np.asarray(const_value(node, inputs[2], "paddings/crops"), np.int64).reshape(-1, 2)
+        if np.any(block <= 0) or pads.shape[0] != block.size or len(x.shape) < 1 + block.size:
+            raise node.error("invalid block_shape %s / paddings %s" % (block.tolist(), pads.tolist()))
+        self.block, self.pads, self.m = block, pads, block.size
+        outputs[0].shape = self.geometry(node, x)
+
+
+@register("SPACE_TO_BATCH_ND", versions=(1, 4))
+class SpaceToBatchND(_BatchSpace):
+    def geometry(self, node, x):
+        m, block = self.m, self.block
+        spatial = np.array(x.shape[1:1 + m], np.int64) + self.pads.sum(axis=1)
+        if np.any(spatial % block):
+            raise node.error("padded spatial shape %s not divisible by %s" % (spatial.tolist(), block.tolist()))
+        # Quantized tensors pad with the zero point so padding stays "zero" in real terms.
+        q = x.quantization
+        self.pad_value = int(q.zero_point[0]) if q is not None and x.dtype.kind in "iu" else 0
+        padded = (x.shape[0],) + tuple(spatial.tolist()) + tuple(x.shape[1 + m:])
+        self.padded = node.scratch(padded, x.dtype)
+        self.interior = (slice(None),) + tuple(slice(a, a + d) for (a, _), d in zip(self.pads.tolist(), x.shape[1:1 + m]))
+        # [b, s1/b1, b1, s2/b2, b2, ..., rest] -> [b1, b2, ..., b, s1/b1, s2/b2, ..., rest]
+        self.split = [x.shape[0]]
+        for s, bs in zip(spatial.tolist(), block.tolist()):
+            self.split += [s // bs, bs]
+        self.split += list(x.shape[1 + m:])
+        self.perm = [2 + 2 * i for i in range(m)] + [0] + [1 + 2 * i for i in range(m)] \
+            + list(range(1 + 2 * m, len(self.split)))
+        self.out_view = [self.split[p] for p in self.perm]
+        return (x.shape[0] * int(np.prod(block)),) + tuple((spatial // block).tolist()) + tuple(x.shape[1 + m:])
+
+    def eval(self, node, inputs, outputs):
+        padded = self.padded.array   # scratch: the border is written at every eval
+        padded.fill(self.pad_value)
+        padded[self.interior] = inputs[0]
+        outputs[0].reshape(self.out_view)[...] = padded.reshape(self.split).transpose(self.perm)
+
+
+@register("BATCH_TO_SPACE_ND", versions=(1, 4))
+class BatchToSpaceND(_BatchSpace):
+    def geometry(self, node, x):
+        m, block = self.m, self.block
+        prod = int(np.prod(block))
+        if x.shape[0] % prod:
+            raise node.error("batch %d not divisible by %d" % (x.shape[0], prod))
+        spatial = np.array(x.shape[1:1 + m], np.int64) * block - self.pads.sum(axis=1)
+        if np.any(spatial < 0):
+            raise node.error("crops larger than the output")
+        b = x.shape[0] // prod
+        self.split = list(block) + [b] + list(x.shape[1:])
+        # [b1, b2, ..., b, s1, s2, ..., rest] -> [b, s1, b1, s2, b2, ..., rest]
+        self.perm = [m]
+        for i in range(m):
+            self.perm += [m + 1 + i, i]
+        self.perm += list(range(2 * m + 1, len(self.split)))
+        self.uncropped = [b] + [s * bs for s, bs in zip(x.shape[1:1 + m], block.tolist())] + list(x.shape[1 + m:])
+        self.crop = (slice(None),) + tuple(slice(c0, n - c1) for (c0, c1), n in
+                                           zip(self.pads.tolist(), self.uncropped[1:1 + m]))
+        return (b,) + tuple(spatial.tolist()) + tuple(x.shape[1 + m:])
+
+    def eval(self, node, inputs, outputs):
+        y = inputs[0].reshape(self.split).transpose(self.perm).reshape(self.uncropped)
+        outputs[0][...] = y[self.crop]
+
+
+# -- RANGE -----------------------------------------------------------------------------------------
 
 @register("RANGE", versions=(1, 2))
 class Range(ValueShapedKernel):
     value_inputs = (0, 1, 2)
 
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (3,), outputs, 1)
-        start = require(self, inputs[0], "start")
-        check_types(self, start, ("INT32", "FLOAT32", "INT64"))
+    def check(self, node, inputs, outputs):
+        start = data_operands(node, inputs, outputs, 3, ("INT32", "FLOAT32", "INT64"))
         for s, what in ((inputs[1], "limit"), (inputs[2], "delta")):
-            same_type(self, require(self, s, what), start, what)
-        same_type(self, outputs[0], start)
+            same_type(node, s, start, what)
 
-    def plan(self, shapes, values):
+    def plan(self, node, shapes, values):
         start, limit, delta = (np.asarray(values[i]).reshape(-1) for i in range(3))
         if start.size != 1 or limit.size != 1 or delta.size != 1:
-            raise model_error(self, "start, limit and delta must be scalars")
+            raise node.error("start, limit and delta must be scalars")
         start, limit, delta = start[0], limit[0], delta[0]
         if delta == 0:
-            raise model_error(self, "delta must be non-zero")
+            raise node.error("delta must be non-zero")
         if (start > limit and delta > 0) or (start < limit and delta < 0):
-            raise model_error(self, "range from %s to %s never ends with delta %s" % (start, limit, delta))
+            raise node.error("range from %s to %s never ends with delta %s" % (start, limit, delta))
         if start.dtype.kind == "f":
             n = int(np.ceil(np.abs((limit - start) / delta)))
         else:
             n = (abs(int(limit) - int(start)) + abs(int(delta)) - 1) // abs(int(delta))
-        return [(n,)], (start, delta, n)
+        return [(n,)], (start, delta)
 
-    def run(self, plan, inputs):
-        start, delta, n = plan
+    def run(self, node, plan, inputs, outputs):
+        start, delta = plan
+        out = outputs[0]
         # LiteRT accumulates (value += delta) rather than computing start + i * delta; a
         # sequential cumulative sum reproduces its float rounding exactly.
-        seq = np.full(n, delta, dtype=start.dtype)
-        if n:
-            seq[0] = start
-        return [np.cumsum(seq, dtype=start.dtype)]
-
-
-@register("WHERE", versions=(1, 2))
-class Where(ValueShapedKernel):
-    value_inputs = (0,)
-
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (1,), outputs, 1)
-        check_types(self, require(self, inputs[0], "condition"),
-                    ("BOOL", "FLOAT32", "INT8", "UINT8", "INT32", "INT64"), "condition")
-        check_types(self, outputs[0], ("INT64",), "output")
-
-    def plan(self, shapes, values):
-        coords = np.argwhere(np.asarray(values[0]))
-        return [coords.shape], coords
-
-    def run(self, plan, inputs):
-        return [plan]
+        out.fill(delta)
+        if out.size:
+            out[0] = start
+        np.cumsum(out, dtype=out.dtype, out=out)
