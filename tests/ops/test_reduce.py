@@ -8,6 +8,7 @@ from hypothesis.extra import numpy as hnp
 import numlite
 from harness import Const, In, check_op, run_numlite, single_op_model
 from numlite.ir import Operator, Tensor
+from numlite.kernels.contract import Node
 from numlite.kernels.reduce import Mean
 from numlite.runtime.executor import TensorSpec
 from test_shape import SETTINGS, expect_both_fail, rand, runtime_or_const, seeded
@@ -57,12 +58,13 @@ def test_reduce_axis_out_of_range_fails():
 
 
 def test_quantized_math_reduction_refused_here():
-    """Should no quantized kernel take the node, this module refuses it cleanly."""
-    k = Mean(Operator("MEAN", [0, 1], [2], {"keep_dims": False}))
+    """An int8 node the integer kernel cannot run (no quantization parameters) is refused cleanly."""
+    k = Mean()
+    node = Node(Operator("MEAN", [0, 1], [2], {"keep_dims": False}), 0)
     specs = [TensorSpec(i, Tensor(n, s, t), s) for i, (n, s, t) in
              enumerate([("x", (2, 3), "INT8"), ("a", (1,), "INT32"), ("y", (3,), "INT8")])]
     with pytest.raises(numlite.UnsupportedOpError):
-        k.prepare(specs[:2], specs[2:])
+        k.prepare(node, specs[:2], specs[2:])
 
 
 @pytest.mark.parametrize("opcode", ["ARG_MAX", "ARG_MIN"])

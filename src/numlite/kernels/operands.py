@@ -3,8 +3,12 @@
 A malformed node (wrong operand count, a missing required operand, a rank or type the op
 cannot have) is a :class:`numlite.ModelError`; a well-formed case numlite does not implement
 is a :class:`numlite.UnsupportedOpError` (both name the op and the node).
+
+Also :class:`ValueShapedKernel`, the base of the ops whose output shapes depend on input values.
 """
 import numpy as np
+
+from .contract import Kernel
 
 # Type families, by TensorType name.
 FLOAT = ("FLOAT32",)
@@ -139,3 +143,65 @@ def check_float_operands(node, x, w, out, what="filter"):
         raise node.unsupported("%s type %s with float input (hybrid quantization) is not supported"
                                % (what, w.type_name))
     same_type(node, out, x)
+
+
+# -- value-shaped kernels ------------------------------------------------------------------------
+
+class ValueShapedKernel(Kernel):
+    """Base of the ops whose output shapes depend on the *values* of some inputs (``value_inputs``:
+    RESHAPE's shape, PAD's paddings, SLICE's begin and size, a reduction's axes ...).
+
+    Subclasses implement ``check(node, inputs, outputs)`` (counts and types, on specs),
+    ``plan(node, shapes, values)`` → (output shapes, plan), where ``values`` maps each value input
+    to its data (None when omitted), and ``run(node, plan, inputs, outputs)``, which fills the
+    outputs. With constant value inputs the plan is made once at prepare and ``run`` fills the
+    planned outputs; otherwise the outputs are marked dynamic, the plan is made at every eval from
+    the actual values and ``eval`` returns the outputs ``run`` filled."""
+
+    value_inputs = ()
+
+    def check(self, node, inputs, outputs):
+        pass
+
+    def prepare(self, node, inputs, outputs):
+        self.check(node, inputs, outputs)
+        self._dtypes = [o.dtype for o in outputs]
+        values = {}
+        for i in self.value_inputs:
+            s = inputs[i] if i < len(inputs) else None
+            if s is not None and s.data is None:
+                self._dynamic, self._plan = True, None
+                for o in outputs:
+                    o.shape = None
+                return
+            values[i] = None if s is None else s.data
+        self._dynamic = False
+        shapes, self._plan = self.plan(node, [None if s is None else s.shape for s in inputs], values)
+        for o, shape in zip(outputs, shapes):
+            o.shape = tuple(int(d) for d in shape)
+
+    def eval(self, node, inputs, outputs):
+        if not self._dynamic:
+            self.run(node, self._plan, inputs, outputs)
+            return None
+        values = {i: (inputs[i] if i < len(inputs) else None) for i in self.value_inputs}
+        shapes, plan = self.plan(node, [None if a is None else a.shape for a in inputs], values)
+        outputs = [np.empty(tuple(int(d) for d in shape), dtype) for shape, dtype in zip(shapes, self._dtypes)]
+        self.run(node, plan, inputs, outputs)
+        return outputs
+
+    def plan(self, node, shapes, values):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def run(self, node, plan, inputs, outputs):  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def data_operands(node, inputs, outputs, n_in, types, n_out=1):
+    """The common head of a data-movement op's prepare: the operand counts (as :func:`arity`),
+    input 0 of one of ``types`` and every output of input 0's type. Returns input 0."""
+    arity(node, inputs, outputs, n_in, n_out)
+    check_type(node, inputs[0], types)
+    for o in outputs:
+        same_type(node, o, inputs[0])
+    return inputs[0]

@@ -333,3 +333,11 @@ def weight_operand(w, zero_point=0, dtype=np.float32):
     if zero_point:
         m -= zero_point
     return m
+
+
+def check_same_params(node, a, b, what="input and output"):
+    """LiteRT's data-movement kernels (EXPAND_DIMS, FILL, PAD, CONCATENATION, PACK, UNPACK ...)
+    copy 8/16-bit quantized values raw: they refuse tensors whose per-tensor scale or zero point
+    differ rather than requantize."""
+    if a.type_name in QUANTIZED and tensor_params(a) != tensor_params(b):
+        raise node.error("%s quantization differ (%s vs %s)" % (what, tensor_params(a), tensor_params(b)))

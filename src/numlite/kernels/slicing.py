@@ -1,11 +1,16 @@
-"""Selecting parts of tensors: STRIDED_SLICE, SLICE, GATHER, GATHER_ND, SPLIT, SPLIT_V, UNPACK,
-REVERSE_V2."""
+"""Selecting parts of tensors: SLICE, STRIDED_SLICE, GATHER, GATHER_ND, WHERE and ONE_HOT (the
+inverse selection: a class index to a one-hot row).
+
+Values are selected raw: quantized tensors keep their input quantization. SLICE, STRIDED_SLICE and
+WHERE have output shapes that depend on input values
+(:class:`~numlite.kernels.operands.ValueShapedKernel`).
+"""
 import numpy as np
 
-from .common import check_types
-from .registry import Kernel, register
-from .shape import (ALL_TYPES, INDEX_TYPES, NUMERIC, NUMERIC_BOOL, ValueShapedKernel, check_same_quant,
-                    expect_inputs, int_values, model_error, norm_axis, num_elements, require, same_type)
+from .contract import Kernel
+from .operands import (ALL_TYPES, INDEX_TYPES, ValueShapedKernel, arity, check_type, const_value, data_operands,
+                       int_values, norm_axis, num_elements, same_type)
+from .registry import register
 
 _POSITION_TYPES = ("INT16", "INT32", "INT64")
 
@@ -20,11 +25,12 @@ def _clamp(v, lo, hi):
 
 # -- STRIDED_SLICE --------------------------------------------------------------------------------
 
-def _expand_spec(kernel, in_shape, begin, end, strides, opts):
+def _expand_spec(node, in_shape, begin, end, strides):
     """LiteRT's BuildStridedSliceParams: fold ellipsis_mask and new_axis_mask into an 'effective'
     input shape (new axes inserted as size-1 dims) with per-dim begin/end/stride and masks."""
-    bm, em = opts["begin_mask"], opts["end_mask"]
-    ellipsis, new_axis, shrink = opts["ellipsis_mask"], opts["new_axis_mask"], opts["shrink_axis_mask"]
+    opts = node.options
+    bm, em = int(opts.begin_mask), int(opts.end_mask)
+    ellipsis, new_axis, shrink = int(opts.ellipsis_mask), int(opts.new_axis_mask), int(opts.shrink_axis_mask)
     n, rank = len(begin), len(in_shape)
     num_add = sum(1 for i in range(n) if not _bit(ellipsis, i) and _bit(new_axis, i))
     eff_dims = rank + num_add
@@ -51,7 +57,7 @@ def _expand_spec(kernel, in_shape, begin, end, strides, opts):
         src = i - added_axes
         if src >= rank and not _bit(eff_new, i):
             # new_axis bits beyond the effective dims are counted but never placed.
-            raise model_error(kernel, "new_axis_mask %d does not fit %d index entries" % (new_axis, n))
+            raise node.error("new_axis_mask %d does not fit %d index entries" % (new_axis, n))
         if _bit(eff_ellipsis, i):
             added_ellipsis = max(0, i - ell_start)
             dims.append([in_shape[src], 0, 0, 1, True, True, False, None])
@@ -93,61 +99,57 @@ def _ceil_div(a, b):
     return -(-a // b)
 
 
+
+
 @register("STRIDED_SLICE", versions=(1, 8))
 class StridedSlice(ValueShapedKernel):
     value_inputs = (1, 2, 3)
 
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (4,), outputs, 1)
-        x = require(self, inputs[0], "input")
-        check_types(self, x, ALL_TYPES)
-        same_type(self, outputs[0], x)
+    def check(self, node, inputs, outputs):
+        x = data_operands(node, inputs, outputs, 4, ALL_TYPES)
         for k, what in ((1, "begin"), (2, "end"), (3, "strides")):
-            s = require(self, inputs[k], what)
-            check_types(self, s, ("INT32",), what)
-            if len(s.shape) != 1:
-                raise model_error(self, "%s must be a vector" % what)
+            check_type(node, inputs[k], ("INT32",), what)
+            if len(inputs[k].shape) != 1:
+                raise node.error("%s must be a vector" % what)
         if inputs[1].shape != inputs[2].shape:
-            raise model_error(self, "begin and end differ in length")
+            raise node.error("begin and end differ in length")
         if len(x.shape) > 5:
-            raise model_error(self, "input rank %d exceeds 5" % len(x.shape))
-        o = self.options
-        self.opts = {k: int(o.get(k, 0) or 0) for k in
-                     ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")}
-        self.offset = bool(o.get("offset", False))
+            raise node.error("input rank %d exceeds 5" % len(x.shape))
+        self.offset = bool(node.options.offset)
 
-    def plan(self, shapes, values):
-        begin, end, strides = (int_values(self, values[k], w) for k, w in ((1, "begin"), (2, "end"), (3, "strides")))
+    def plan(self, node, shapes, values):
+        begin, end, strides = (int_values(node, values[k], w) for k, w in ((1, "begin"), (2, "end"), (3, "strides")))
         if len(strides) < len(begin):
-            raise model_error(self, "strides shorter than begin")
-        dims = _expand_spec(self, shapes[0], begin, end, strides, self.opts)
+            raise node.error("strides shorter than begin")
+        dims = _expand_spec(node, shapes[0], begin, end, strides)
         if len(dims) > 5:
-            raise model_error(self, "%d dimensions including new axes exceeds 5" % len(dims))
+            raise node.error("%d dimensions including new axes exceeds 5" % len(dims))
         eff_shape, index, out_shape = [], [], []
         for size, b, e, st, bmask, emask, shrink, orig in dims:
             if st == 0:
-                raise model_error(self, "stride must be non-zero")
+                raise node.error("stride must be non-zero")
             start = _start_for_axis(size, b, st, bmask)
             stop = _stop_for_axis(size, start, e, st, emask, shrink, self.offset)
             count = max(0, _ceil_div(stop - start, st))
             if shrink:
                 if count != 1:
-                    raise model_error(self, "shrink index %d out of range for dimension of size %d" % (b, size))
+                    raise node.error("shrink index %d out of range for dimension of size %d" % (b, size))
             else:
                 if self.offset and orig is not None and not emask:
                     # With offset=True LiteRT sizes the output from the raw end value (a length).
                     declared = max(0, _ceil_div(e, st))
                     if declared != count:
-                        raise model_error(self, "offset slice [%d, %d+%d) leaves dimension of size %d" % (b, b, e, size))
+                        raise node.error("offset slice [%d, %d+%d) leaves dimension of size %d" % (b, b, e, size))
                 out_shape.append(count)
             eff_shape.append(size)
             # Python slice stop -1 would mean "last"; a backward slice running to the front needs None.
             index.append(slice(start, stop if stop >= 0 else None, st))
-        return [tuple(out_shape)], (tuple(eff_shape), tuple(index), tuple(out_shape))
+        return [tuple(out_shape)], (tuple(eff_shape), tuple(index))
 
-    def run(self, plan, inputs):
-        eff_shape, index, out_shape = plan
-        return [inputs[0].reshape(eff_shape)[index].reshape(out_shape)]
+    def run(self, node, plan, inputs, outputs):
+        eff_shape, index = plan
+        out = outputs[0]
+        np.copyto(out, inputs[0].reshape(eff_shape)[index].reshape(out.shape))
 
 
 # -- SLICE ------------------------------------------------------------------------------------------
@@ -156,221 +158,143 @@ class StridedSlice(ValueShapedKernel):
 class Slice(ValueShapedKernel):
     value_inputs = (1, 2)
 
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (3,), outputs, 1)
-        x = require(self, inputs[0], "input")
-        check_types(self, x, ALL_TYPES)
-        same_type(self, outputs[0], x)
-        b, s = require(self, inputs[1], "begin"), require(self, inputs[2], "size")
-        check_types(self, b, INDEX_TYPES, "begin")
-        same_type(self, s, b, "size")
+    def check(self, node, inputs, outputs):
+        x, b, s = data_operands(node, inputs, outputs, 3, ALL_TYPES), inputs[1], inputs[2]
+        check_type(node, b, INDEX_TYPES, "begin")
+        same_type(node, s, b, "size")
         if len(b.shape) != 1 or b.shape != s.shape or b.shape[0] != len(x.shape):
-            raise model_error(self, "begin %s / size %s do not fit input rank %d" % (b.shape, s.shape, len(x.shape)))
+            raise node.error("begin %s / size %s do not fit input rank %d" % (b.shape, s.shape, len(x.shape)))
         if len(x.shape) > 5:
-            raise model_error(self, "input rank %d exceeds 5" % len(x.shape))
+            raise node.error("input rank %d exceeds 5" % len(x.shape))
 
-    def plan(self, shapes, values):
-        begin, size = int_values(self, values[1], "begin"), int_values(self, values[2], "size")
+    def plan(self, node, shapes, values):
+        begin, size = int_values(node, values[1], "begin"), int_values(node, values[2], "size")
         index, out = [], []
         for d, b, n in zip(shapes[0], begin, size):
             if n == -1:
                 n = d - b
             if b < 0 or n < 0 or b + n > d:
-                raise model_error(self, "slice begin %s size %s out of range for shape %s" % (begin, size, shapes[0]))
+                raise node.error("slice begin %s size %s out of range for shape %s" % (begin, size, shapes[0]))
             index.append(slice(b, b + n))
             out.append(n)
         return [tuple(out)], tuple(index)
 
-    def run(self, index, inputs):
-        return [inputs[0][index]]
+    def run(self, node, index, inputs, outputs):
+        np.copyto(outputs[0], inputs[0][index])
 
 
 # -- GATHER / GATHER_ND -----------------------------------------------------------------------------
 
 @register("GATHER", versions=(1, 8))
 class Gather(Kernel):
-    def prepare(self, inputs, outputs):
-        expect_inputs(self, inputs, (2,), outputs, 1)
-        x, pos = require(self, inputs[0], "input"), require(self, inputs[1], "positions")
-        check_types(self, x, ALL_TYPES)
-        check_types(self, pos, _POSITION_TYPES, "positions")
-        same_type(self, outputs[0], x)
+    def prepare(self, node, inputs, outputs):
+        x, pos = data_operands(node, inputs, outputs, 2, ALL_TYPES), inputs[1]
+        check_type(node, pos, _POSITION_TYPES, "positions")
         rank, prank = len(x.shape), len(pos.shape)
         if x.type_name == "STRING" and rank != 1:
-            raise model_error(self, "string gather needs a 1-D input")
-        axis = norm_axis(self, int(self.options.get("axis", 0)), rank)
-        bd = int(self.options.get("batch_dims", 0))
+            raise node.error("string gather needs a 1-D input")
+        axis = norm_axis(node, int(node.options.axis), rank)
+        bd = int(node.options.batch_dims)
         if bd < 0:
             bd += prank
         if not (0 <= bd <= axis and bd < rank and bd <= prank):
-            raise model_error(self, "batch_dims %d invalid for axis %d, ranks %d/%d" % (bd, axis, rank, prank))
+            raise node.error("batch_dims %d invalid for axis %d, ranks %d/%d" % (bd, axis, rank, prank))
         if tuple(x.shape[:bd]) != tuple(pos.shape[:bd]):
-            raise model_error(self, "batch dims of input %s and positions %s differ" % (x.shape, pos.shape))
+            raise node.error("batch dims of input %s and positions %s differ" % (x.shape, pos.shape))
         self.axis, self.bd = axis, bd
+        # The output viewed as (batch, outer, positions, inner).
+        self.view = (num_elements(x.shape[:bd]), num_elements(x.shape[bd:axis]), num_elements(pos.shape[bd:]),
+                     num_elements(x.shape[axis + 1:]))
         outputs[0].shape = tuple(x.shape[:axis]) + tuple(pos.shape[bd:]) + tuple(x.shape[axis + 1:])
         if pos.data is not None:
-            self._check_positions(pos.data, x.shape[axis])
+            self.check_positions(node, pos.data, x.shape[axis])
 
-    def _check_positions(self, pos, size):
+    def check_positions(self, node, pos, size):
         if pos.size and (pos.min() < 0 or pos.max() >= size):
-            raise ValueError("%s (node %s): gather index out of bounds (axis size %d)"
-                             % (self.op.opcode, self.node_index, size))
+            raise node.error("gather index out of bounds (axis size %d)" % size)
 
-    def eval(self, inputs, outputs):
+    def eval(self, node, inputs, outputs):
         x, pos = inputs
-        axis, bd = self.axis, self.bd
-        self._check_positions(pos, x.shape[axis])
-        nb = num_elements(x.shape[:bd])
-        outer = num_elements(x.shape[bd:axis])
-        inner = num_elements(x.shape[axis + 1:])
-        x4 = x.reshape(nb, outer, x.shape[axis], inner)
+        nb, outer, _, inner = self.view
+        self.check_positions(node, pos, x.shape[self.axis])
+        x4 = x.reshape(nb, outer, x.shape[self.axis], inner)
         p2 = pos.reshape(nb, -1).astype(np.intp)
         # Advanced indices separated by a slice put their broadcast dims first: (nb, P, outer, inner).
         got = x4[np.arange(nb)[:, None], :, p2]
-        out_shape = tuple(x.shape[:axis]) + tuple(pos.shape[bd:]) + tuple(x.shape[axis + 1:])
-        return [got.transpose(0, 2, 1, 3).reshape(out_shape)]
+        outputs[0].reshape(self.view)[...] = got.transpose(0, 2, 1, 3)
 
 
 @register("GATHER_ND", versions=(1, 6))
 class GatherNd(Kernel):
-    def prepare(self, inputs, outputs):
-        expect_inputs(self, inputs, (2,), outputs, 1)
-        x, idx = require(self, inputs[0], "params"), require(self, inputs[1], "indices")
-        check_types(self, x, ALL_TYPES)
-        check_types(self, idx, _POSITION_TYPES, "indices")
-        same_type(self, outputs[0], x)
+    def prepare(self, node, inputs, outputs):
+        x, idx = data_operands(node, inputs, outputs, 2, ALL_TYPES), inputs[1]
+        check_type(node, idx, _POSITION_TYPES, "indices")
         if len(x.shape) < 1 or len(idx.shape) < 1:
-            raise model_error(self, "params and indices need rank >= 1")
+            raise node.error("params and indices need rank >= 1")
         nd = idx.shape[-1]
         if nd > len(x.shape):
-            raise model_error(self, "index depth %d exceeds params rank %d" % (nd, len(x.shape)))
+            raise node.error("index depth %d exceeds params rank %d" % (nd, len(x.shape)))
         self.nd = nd
         outputs[0].shape = tuple(idx.shape[:-1]) + tuple(x.shape[nd:])
 
-    def eval(self, inputs, outputs):
+    def eval(self, node, inputs, outputs):
         x, idx = inputs
         nd = self.nd
         coords = idx.reshape(num_elements(idx.shape[:-1]), nd).astype(np.int64)
         if coords.size and (coords.min() < 0 or (coords >= np.array(x.shape[:nd])).any()):
-            raise ValueError("%s (node %s): gather_nd index out of bounds" % (self.op.opcode, self.node_index))
-        got = x[tuple(coords.T)]
-        return [got.reshape(tuple(idx.shape[:-1]) + tuple(x.shape[nd:]))]
+            raise node.error("gather_nd index out of bounds")
+        out = outputs[0]
+        out[...] = x[tuple(coords.T)].reshape(out.shape)
 
 
-# -- SPLIT / SPLIT_V / UNPACK -------------------------------------------------------------------------
+# -- WHERE ------------------------------------------------------------------------------------------
 
-def _split(x, axis, sizes):
-    return np.split(x, np.cumsum(sizes)[:-1], axis=axis)
+@register("WHERE", versions=(1, 2))
+class Where(ValueShapedKernel):
+    """The coordinates of the true (non-zero) elements: its output shape is their count."""
 
-
-@register("SPLIT", versions=(1, 5))
-class Split(ValueShapedKernel):
     value_inputs = (0,)
 
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (2,), None)
-        ax, x = require(self, inputs[0], "axis"), require(self, inputs[1], "input")
-        check_types(self, ax, ("INT32",), "axis")
-        check_types(self, x, NUMERIC)
-        for o in outputs:
-            same_type(self, o, x)
-        n = int(self.options.get("num_splits", len(outputs)))
-        if n != len(outputs) or n <= 0:
-            raise model_error(self, "num_splits %d but %d outputs" % (n, len(outputs)))
+    def check(self, node, inputs, outputs):
+        arity(node, inputs, outputs, 1)
+        check_type(node, inputs[0], ("BOOL", "FLOAT32", "INT8", "UINT8", "INT32", "INT64"), "condition")
+        check_type(node, outputs[0], ("INT64",), "output")
 
-    def plan(self, shapes, values):
-        ax = int_values(self, values[0], "axis")
-        if len(ax) != 1:
-            raise model_error(self, "axis must hold one value")
-        shape = shapes[1]
-        axis = norm_axis(self, ax[0], len(shape))
-        n = self.options.get("num_splits", 1)
-        if shape[axis] % n:
-            raise model_error(self, "dimension %d of size %d not divisible into %d splits" % (axis, shape[axis], n))
-        sizes = [shape[axis] // n] * n
-        return ([tuple(s if d == axis else v for d, v in enumerate(shape)) for s in sizes], (axis, sizes))
+    def plan(self, node, shapes, values):
+        coords = np.argwhere(np.asarray(values[0]))
+        return [coords.shape], coords
 
-    def run(self, plan, inputs):
-        return _split(inputs[1], *plan)
+    def run(self, node, coords, inputs, outputs):
+        np.copyto(outputs[0], coords)
 
 
-@register("SPLIT_V", versions=(1, 3))
-class SplitV(ValueShapedKernel):
-    value_inputs = (1, 2)
+# -- ONE_HOT ----------------------------------------------------------------------------------------
 
-    def check(self, inputs, outputs):
-        expect_inputs(self, inputs, (3,), None)
-        x = require(self, inputs[0], "input")
-        check_types(self, x, NUMERIC)
-        check_types(self, require(self, inputs[1], "size_splits"), INDEX_TYPES, "size_splits")
-        check_types(self, require(self, inputs[2], "axis"), ("INT32",), "axis")
-        for o in outputs:
-            same_type(self, o, x)
-        if len(inputs[1].shape) != 1 or inputs[1].shape[0] != len(outputs):
-            raise model_error(self, "size_splits shape %s for %d outputs" % (inputs[1].shape, len(outputs)))
+@register("ONE_HOT", versions=(1, 1))
+class OneHot(Kernel):
+    def prepare(self, node, inputs, outputs):
+        arity(node, inputs, outputs, 4)
+        idx, depth = inputs[0], inputs[1]
+        check_type(node, idx, ("INT32", "INT64"), "indices")
+        # LiteRT's Prepare accepts int16 on/off values but its Eval has no int16 case and fails.
+        check_type(node, inputs[2], ("FLOAT32", "INT32", "INT64", "INT8", "UINT8", "BOOL"), "on_value")
+        d = int(np.asarray(const_value(node, depth, "depth")).reshape(-1)[0])
+        if d < 0:
+            raise node.error("depth must be non-negative, got %d" % d)
+        rank = len(idx.shape)
+        # axis -1 is the new last axis. (The schema's default is 0, and LiteRT reads an op without
+        # options as axis 0 too.)
+        axis = int(node.options.axis)
+        axis = rank if axis == -1 else axis
+        if not 0 <= axis <= rank:
+            raise node.error("axis %d out of range" % axis)
+        self.depth, self.axis = d, axis
+        outputs[0].shape = tuple(idx.shape[:axis]) + (d,) + tuple(idx.shape[axis:])
 
-    def plan(self, shapes, values):
-        ax = int_values(self, values[2], "axis")
-        if len(ax) != 1:
-            raise model_error(self, "axis must hold one value")
-        shape = shapes[0]
-        axis = norm_axis(self, ax[0], len(shape))
-        sizes = int_values(self, values[1], "size_splits")
-        unknown = [i for i, s in enumerate(sizes) if s == -1]
-        if len(unknown) > 1 or any(s < -1 for s in sizes):
-            raise model_error(self, "invalid size_splits %s" % sizes)
-        if unknown:
-            sizes[unknown[0]] = shape[axis] - (sum(sizes) + 1)
-        if sum(sizes) != shape[axis] or any(s < 0 for s in sizes):
-            raise model_error(self, "size_splits %s do not add up to dimension size %d" % (sizes, shape[axis]))
-        return ([tuple(s if d == axis else v for d, v in enumerate(shape)) for s in sizes], (axis, sizes))
-
-    def run(self, plan, inputs):
-        return _split(inputs[0], *plan)
-
-
-@register("UNPACK", versions=(1, 6))
-class Unpack(Kernel):
-    def prepare(self, inputs, outputs):
-        expect_inputs(self, inputs, (1,), None)
-        x = require(self, inputs[0], "input")
-        check_types(self, x, ("FLOAT32", "INT8", "UINT8", "INT16", "INT32", "BOOL"))
-        rank = len(x.shape)
-        axis = norm_axis(self, int(self.options.get("axis", 0)), rank)
-        num = int(self.options.get("num", len(outputs)))
-        if num != len(outputs) or x.shape[axis] != num:
-            raise model_error(self, "num %d, %d outputs, dimension %d of size %d" % (num, len(outputs), axis, x.shape[axis]))
-        for o in outputs:
-            same_type(self, o, x)
-            check_same_quant(self, x, o)
-            o.shape = tuple(d for i, d in enumerate(x.shape) if i != axis)
-        self.axis = axis
-
-    def eval(self, inputs, outputs):
-        return list(np.moveaxis(inputs[0], self.axis, 0))
-
-
-# -- REVERSE_V2 -----------------------------------------------------------------------------------
-
-@register("REVERSE_V2", versions=(1, 4))
-class ReverseV2(Kernel):
-    def prepare(self, inputs, outputs):
-        expect_inputs(self, inputs, (2,), outputs, 1)
-        x, ax = require(self, inputs[0], "input"), require(self, inputs[1], "axis")
-        check_types(self, x, NUMERIC_BOOL)
-        check_types(self, ax, ("INT32",), "axis")
-        same_type(self, outputs[0], x)
-        if len(ax.shape) != 1 or ax.shape[0] == 0:
-            raise model_error(self, "axis must be a vector")
-        self.axes = None if ax.data is None else self._axes(ax.data, len(x.shape))
-        outputs[0].shape = x.shape
-
-    def _axes(self, values, rank):
-        axes = tuple(norm_axis(self, a, rank) for a in int_values(self, values, "axis"))
-        if len(set(axes)) != len(axes):
-            raise model_error(self, "repeated axis in %s" % (axes,))
-        return axes
-
-    def eval(self, inputs, outputs):
-        axes = self.axes if self.axes is not None else self._axes(inputs[1], inputs[0].ndim)
-        return [np.flip(inputs[0], axes) if axes else inputs[0]]
+    def eval(self, node, inputs, outputs):
+        idx, on, off = inputs[0], inputs[2], inputs[3]
+        shape = [1] * outputs[0].ndim
+        shape[self.axis] = self.depth
+        classes = np.arange(self.depth).reshape(shape)
+        hot = np.expand_dims(idx, self.axis) == classes
+        outputs[0][...] = np.where(hot, on.reshape(()), off.reshape(()))
