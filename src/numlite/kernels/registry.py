@@ -134,23 +134,6 @@ def lookup(op, node_index, reference_only, inputs=None, outputs=None, node=None,
     return _choose(entries, op, node_index, reference_only, inputs, supports_args)
 
 
-class Kernel:
-    """Transitional base of the kernels not yet moved to :mod:`numlite.kernels.contract`: they
-    take the operator at construction and ``prepare(inputs, outputs)`` / ``eval(inputs, outputs)``."""
-
-    variant = "reference"
-    legacy = True
-
-    def __init__(self, op, context=None):
-        self.op = op
-        self.options = op.options
-        self.context = context
-
-    @classmethod
-    def supports(cls, op, inputs, outputs):
-        return True
-
-
 class CustomOpResolver:
     """One interpreter's own custom ops: ``resolver.add_custom("MyOp", MyKernel)``. They are
     searched before the global registry, and only by the interpreter that owns the resolver."""

@@ -116,11 +116,10 @@ class _Step:
     """One node of the plan: its kernel, operator, Node handle and whether it is re-prepared at
     every invoke (dynamic input shapes)."""
 
-    __slots__ = ("kernel", "op", "node", "deferred", "legacy", "dynamic")
+    __slots__ = ("kernel", "op", "node", "deferred", "dynamic")
 
     def __init__(self, kernel, op, node, deferred):
         self.kernel, self.op, self.node, self.deferred = kernel, op, node, deferred
-        self.legacy = getattr(kernel, "legacy", False)
         self.dynamic = ()   # per output: True when its shape depends on input values
 
 
@@ -180,11 +179,6 @@ class SubgraphExecutor:
 
     def _instantiate(self, cls, op, node):
         try:
-            if getattr(cls, "legacy", False):
-                kernel = cls(op)
-                kernel.node_index = node.index
-                kernel.intermediates = node.intermediates
-                return kernel
             return cls()
         except Exception as e:  # a user's custom kernel class may fail to construct
             raise ModelError("%s (node %d): cannot create its kernel: %s: %s"
@@ -194,10 +188,7 @@ class SubgraphExecutor:
         node = step.node
         node.scratches = []
         try:
-            if step.legacy:
-                step.kernel.prepare(ins, outs)
-            else:
-                step.kernel.prepare(node, ins, outs)
+            step.kernel.prepare(node, ins, outs)
         except ModelError:
             raise
         except MemoryError:
@@ -344,7 +335,7 @@ class SubgraphExecutor:
                 outs = [None if dyn else arrays[i] for i, dyn in zip(op.outputs, step.dynamic)]
             t0 = time.perf_counter() if prof is not None else 0.0
             try:
-                res = kernel.eval(ins, outs) if step.legacy else kernel.eval(node, ins, outs)
+                res = kernel.eval(node, ins, outs)
             except (ModelError, RuntimeError):
                 raise
             except MemoryError:
@@ -358,20 +349,6 @@ class SubgraphExecutor:
 
     def _store_results(self, step, res, outs):
         op, node, arrays, specs = step.op, step.node, self.arrays, self.specs
-        if step.legacy:
-            for k, (i, r) in enumerate(zip(op.outputs, res)):
-                if r is None:
-                    continue
-                buf = outs[k]
-                if buf is None:
-                    # np.array, not ascontiguousarray: the latter turns a 0-d result into shape (1,).
-                    arrays[i] = np.array(r, dtype=specs[i].dtype, order="C")
-                elif r is not buf:
-                    if np.shape(r) != buf.shape:
-                        raise RuntimeError("%s (node %d) produced shape %s, planned %s"
-                                           % (op.opcode, node.index, np.shape(r), buf.shape))
-                    np.copyto(buf, r, casting="unsafe")
-            return
         if len(res) != len(op.outputs):
             raise RuntimeError("%s (node %d): eval returned %d values for %d outputs"
                                % (op.opcode, node.index, len(res), len(op.outputs)))
