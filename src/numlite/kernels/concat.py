@@ -163,7 +163,8 @@ class SplitV(_Split):
     data_input = 0
 
     def check(self, node, inputs, outputs):
-        x, sizes, axis = data_operands(node, inputs, outputs, 3, NUMERIC, ANY), inputs[1], inputs[2]
+        data_operands(node, inputs, outputs, 3, NUMERIC, ANY)
+        sizes, axis = inputs[1], inputs[2]
         check_type(node, sizes, INDEX_TYPES, "size_splits")
         check_type(node, axis, ("INT32",), "axis")
         if len(sizes.shape) != 1 or sizes.shape[0] != len(outputs):

@@ -26,7 +26,8 @@ only window on them.
 import numpy as np
 
 from ..errors import ModelError, UnsupportedOpError
-from ..schema._tables import ENUMS, TABLES
+from ..schema._tables import TABLES
+from ..schema.enums import options_table
 
 __all__ = ["TensorSpec", "Node", "Options", "Scratch", "Kernel", "options_table", "MAX_TENSOR_BYTES"]
 
@@ -55,35 +56,7 @@ class TensorSpec:
         return "TensorSpec(%d %r %s %s)" % (self.index, self.name, self.type_name, self.shape)
 
 
-# Builtin operators whose options table is not named after them (the schema pairs them by
-# convention only; LiteRT's flatbuffer_conversions.cc spells the same pairs out).
-_OPTIONS_OF = {
-    "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions", "L2_POOL_2D": "Pool2DOptions",
-    "MEAN": "ReducerOptions", "SUM": "ReducerOptions", "REDUCE_MAX": "ReducerOptions",
-    "REDUCE_MIN": "ReducerOptions", "REDUCE_PROD": "ReducerOptions", "REDUCE_ANY": "ReducerOptions",
-    "REDUCE_ALL": "ReducerOptions", "MAXIMUM": "MaximumMinimumOptions", "MINIMUM": "MaximumMinimumOptions",
-    "UNIDIRECTIONAL_SEQUENCE_RNN": "SequenceRNNOptions", "L2_NORMALIZATION": "L2NormOptions",
-    "CONV_3D_TRANSPOSE": "Conv3DOptions", "LSTM": "LSTMOptions",
-}
-
-
-def _build_options_index():
-    norm = {t[:-len("Options")].replace("_", "").lower(): t for t in TABLES if t.endswith("Options")}
-    index = {}
-    for name in ENUMS["BuiltinOperator"]:
-        table = _OPTIONS_OF.get(name) or norm.get(name.replace("_", "").lower())
-        if table is not None:
-            index[name] = table
-    return index
-
-
-_OPTIONS_INDEX = _build_options_index()
 _DEFAULTS = {}
-
-
-def options_table(opcode):
-    """The schema's options table of a builtin operator (None: the op takes no options)."""
-    return _OPTIONS_INDEX.get(opcode)
 
 
 def _defaults(table):

@@ -324,7 +324,7 @@ class SubgraphExecutor:
         return outs
 
     def invoke(self):
-        arrays, specs = self.arrays, self.specs
+        arrays = self.arrays
         prof = self.profile
         for step in self.steps:
             op, node, kernel = step.op, step.node, step.kernel

@@ -36,3 +36,35 @@ MirrorPadMode = _Enum("MirrorPadMode")
 TensorType = _Enum("TensorType")
 BuiltinOperator = _Enum("BuiltinOperator")
 FullyConnectedOptionsWeightsFormat = _Enum("FullyConnectedOptionsWeightsFormat")
+
+
+# Builtin operators whose options table is not named after them (the schema pairs them by
+# convention only; LiteRT's flatbuffer_conversions.cc spells the same pairs out).
+_OPTIONS_OF = {
+    "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions", "L2_POOL_2D": "Pool2DOptions",
+    "MEAN": "ReducerOptions", "SUM": "ReducerOptions", "REDUCE_MAX": "ReducerOptions",
+    "REDUCE_MIN": "ReducerOptions", "REDUCE_PROD": "ReducerOptions", "REDUCE_ANY": "ReducerOptions",
+    "REDUCE_ALL": "ReducerOptions", "MAXIMUM": "MaximumMinimumOptions", "MINIMUM": "MaximumMinimumOptions",
+    "UNIDIRECTIONAL_SEQUENCE_RNN": "SequenceRNNOptions", "L2_NORMALIZATION": "L2NormOptions",
+    "CONV_3D_TRANSPOSE": "Conv3DOptions", "LSTM": "LSTMOptions",
+}
+
+
+def _build_options_index():
+    from ._tables import TABLES
+    norm = {t[:-len("Options")].replace("_", "").lower(): t for t in TABLES if t.endswith("Options")}
+    index = {}
+    for name in ENUMS["BuiltinOperator"]:
+        table = _OPTIONS_OF.get(name) or norm.get(name.replace("_", "").lower())
+        if table is not None:
+            index[name] = table
+    return index
+
+
+_OPTIONS_INDEX = _build_options_index()
+
+
+def options_table(opcode):
+    """The schema's options table of a builtin operator (None: the op takes no options); the
+    reader, the writer and the kernels' typed options all use this one pairing."""
+    return _OPTIONS_INDEX.get(opcode)

@@ -12,35 +12,9 @@ import numpy as np
 from ..errors import ModelError
 from ..ir import check_operator_code, check_variable_data
 from ._tables import TABLES
-from .enums import BUILTIN_OPERATOR, TENSOR_TYPE
+from .enums import BUILTIN_OPERATOR, TENSOR_TYPE, options_table
 from .codecs import encode_constant
 from .writer import build, union_code
-
-# Options tables whose names do not follow CamelCase(op name) + "Options".
-_OPTIONS_OVERRIDES = {
-    "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions", "L2_POOL_2D": "Pool2DOptions",
-    "BATCH_MATMUL": "BatchMatMulOptions", "PADV2": "PadV2Options", "MEAN": "ReducerOptions",
-    "SUM": "ReducerOptions", "REDUCE_MAX": "ReducerOptions", "REDUCE_MIN": "ReducerOptions",
-    "REDUCE_PROD": "ReducerOptions", "REDUCE_ANY": "ReducerOptions", "REDUCE_ALL": "ReducerOptions",
-    "MAXIMUM": "MaximumMinimumOptions", "MINIMUM": "MaximumMinimumOptions",
-    "LOGICAL_AND": "LogicalAndOptions", "LOGICAL_OR": "LogicalOrOptions",
-    "SPACE_TO_BATCH_ND": "SpaceToBatchNDOptions", "BATCH_TO_SPACE_ND": "BatchToSpaceNDOptions",
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
-    "BIDIRECTIONAL_SEQUENCE_LSTM": "BidirectionalSequenceLSTMOptions", "LSTM": "LSTMOptions",
-    "UNIDIRECTIONAL_SEQUENCE_RNN": "SequenceRNNOptions", "RNN": "RNNOptions", "SVDF": "SVDFOptions",
-    "LOCAL_RESPONSE_NORMALIZATION": "LocalResponseNormalizationOptions", "L2_NORMALIZATION": "L2NormOptions",
-    "RELU_N1_TO_1": None, "RELU6": None, "RELU": None, "LOGISTIC": None, "TANH": None,
-}
-
-
-def options_table_for(opcode):
-    """The schema options table an operator's options are written in (None if it has none)."""
-    if opcode in _OPTIONS_OVERRIDES:
-        return _OPTIONS_OVERRIDES[opcode]
-    camel = "".join(p[:1].upper() + (p[1:].lower() if not p[:1].isdigit() else p[1:].upper()) for p in opcode.split("_"))
-    name = camel + "Options"
-    return name if name in TABLES else None
-
 
 def _quant_dict(q):
     if q is None:
@@ -127,7 +101,7 @@ def _model_table(model, external_buffers):
             od = {"opcode_index": opcode_index[key], "inputs": list(op.inputs), "outputs": list(op.outputs),
                   "intermediates": list(op.intermediates) or None}
             # An op read without an options table gets none back (LiteRT reads both as defaults).
-            table = op.options_type or (options_table_for(op.opcode) if op.options and not op.custom else None)
+            table = op.options_type or (options_table(op.opcode) if op.options and not op.custom else None)
             if table is not None:
                 union = "BuiltinOptions"
                 try:
