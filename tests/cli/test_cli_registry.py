@@ -65,3 +65,9 @@ def test_a_model_imports_only_the_kernel_families_it_uses():
     # An MLP needs the matmul family (and whatever its activations use), not conv, sequence, resize...
     for absent in ("lstm", "sequence", "resize", "conv", "pooling", "reduce", "svdf", "rnn"):
         assert absent not in families, sorted(loaded)
+
+
+def test_readme_operator_table_is_generated_from_the_registry():
+    r = subprocess.run([sys.executable, os.path.join(SRC, "..", "tools", "gen_readme_ops.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
