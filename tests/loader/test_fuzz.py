@@ -22,6 +22,7 @@ from numlite.runtime import executor
 from numlite.schema.reader import FlatBufferReader
 from numlite.writer import model_to_bytes
 
+from harness import examples
 from model_zoo import small_bytes, variable_bytes, zoo_bytes
 
 # A mutant may ask for a few large tensors; this cap keeps each case cheap while still letting
@@ -309,7 +310,7 @@ def test_files_that_cannot_be_read(tmp_path):
         numlite.Interpreter(model_path=str(tmp_path / "cut.tflite"))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(sorted(SEEDS)), edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True),
                                                                      st.integers(0, 255)), min_size=1, max_size=8))
 def test_hypothesis_byte_edits(name, edits):
@@ -321,7 +322,7 @@ def test_hypothesis_byte_edits(name, edits):
     c.check(1)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=st.binary(min_size=0, max_size=600), root=st.integers(0, 640))
 def test_hypothesis_random_flatbuffers(body, root):
     c = Campaign()

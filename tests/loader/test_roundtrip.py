@@ -16,6 +16,7 @@ from numlite.errors import ModelError, UnsupportedOpError
 from numlite.schema.reader import FlatBufferReader, read_model_table
 from numlite.writer import model_to_bytes, save_model
 
+from harness import examples
 from model_zoo import SMALL_TFLITE, small_bytes, variable_bytes, zoo_builder, zoo_bytes
 
 litert = pytest.importorskip("ai_edge_litert.interpreter")
@@ -336,7 +337,7 @@ def random_model(draw):
     return b.build()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(model=random_model(), external=st.booleans())
 def test_random_models_roundtrip(model, external):
     data = model_to_bytes(model, external_buffers=external)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from harness import Const, In, assert_both_refuse, check_op, run_litert, run_numlite
+from harness import Const, In, assert_both_refuse, check_op, examples, run_litert, run_numlite
 from numlite.builder import ModelBuilder
 from numlite.schema.enums import TensorType
 from test_requantize import draw_quant, random_values
@@ -59,7 +59,7 @@ def bias_options(kind):
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_conv2d(kind, data):
     draw = data.draw
@@ -80,7 +80,7 @@ def test_conv2d(kind, data):
 
 
 @pytest.mark.parametrize("kind", ["int8", "uint8", "int16_bias64"])
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_depthwise_conv2d(kind, data):
     draw = data.draw
@@ -99,7 +99,7 @@ def test_depthwise_conv2d(kind, data):
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_transpose_conv(kind, data):
     draw = data.draw

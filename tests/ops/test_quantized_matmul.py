@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import numlite
-from harness import Const, In, assert_both_refuse, assert_model_refused, check_op, run_litert, run_numlite, single_op_model
+from harness import (Const, In, assert_both_refuse, assert_model_refused, check_op, examples, run_litert,
+                     run_numlite, single_op_model)
 from numlite.builder import ModelBuilder
 from numlite.schema.enums import TensorType
 from test_requantize import draw_quant, random_values
@@ -29,7 +30,7 @@ def draw_weights_quant(draw, wdt, units):
 
 
 @pytest.mark.parametrize("kind", list(FC_KINDS))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(data=st.data())
 def test_fully_connected(kind, data):
     draw = data.draw
@@ -113,7 +114,7 @@ BMM_KINDS = {"int8": (np.int8, np.int8, np.int8), "int8_to_int32": (np.int8, np.
 
 
 @pytest.mark.parametrize("kind", list(BMM_KINDS))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_batch_matmul(kind, data):
     draw = data.draw

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from harness import In, assert_both_refuse, check_op
+from harness import In, assert_both_refuse, check_op, examples
 
 QUANT_DTYPES = [np.int8, np.uint8, np.int16]
 
@@ -38,7 +38,7 @@ PAIRS = [(np.int8, np.int8), (np.int8, np.uint8), (np.uint8, np.int8), (np.uint8
 
 
 @pytest.mark.parametrize("src, dst", PAIRS, ids=lambda t: np.dtype(t).name)
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(data=st.data())
 def test_requantize(src, dst, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1), label="seed"))
