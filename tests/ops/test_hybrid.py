@@ -53,7 +53,7 @@ def assert_hybrid(opcode, inputs, act="NONE", **options):
         np.testing.assert_array_equal(got[0], want[0])
 
 
-@settings(max_examples=examples(40), deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_fully_connected(data):
     draw = data.draw
@@ -70,7 +70,7 @@ def test_fully_connected(data):
                   asymmetric_quantize_inputs=draw(st.booleans(), label="asymmetric"))
 
 
-@settings(max_examples=examples(40), deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_conv2d(data):
     draw = data.draw
@@ -88,7 +88,7 @@ def test_conv2d(data):
                               Const(rng.standard_normal(oc).astype(np.float32))], act=act, version=2, **opts)
 
 
-@settings(max_examples=examples(30), deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_depthwise_conv2d(data):
     draw = data.draw
@@ -106,7 +106,7 @@ def test_depthwise_conv2d(data):
                   act=act, version=6, depth_multiplier=mult, **opts)
 
 
-@settings(max_examples=examples(30), deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_batch_matmul(data):
     draw = data.draw

@@ -32,7 +32,7 @@ def test_uint8_concat_requantizes(data):
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16], ids=lambda t: np.dtype(t).name)
-@settings(max_examples=examples(10), deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=st.data())
 def test_signed_concat_copies(dtype, data):
     inputs, out_q, axis = concat_case(data, dtype, own_quant=False)

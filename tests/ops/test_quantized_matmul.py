@@ -30,7 +30,7 @@ def draw_weights_quant(draw, wdt, units):
 
 
 @pytest.mark.parametrize("kind", list(FC_KINDS))
-@settings(max_examples=examples(25), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data())
 def test_fully_connected(kind, data):
     draw = data.draw
@@ -114,7 +114,7 @@ BMM_KINDS = {"int8": (np.int8, np.int8, np.int8), "int8_to_int32": (np.int8, np.
 
 
 @pytest.mark.parametrize("kind", list(BMM_KINDS))
-@settings(max_examples=examples(20), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data())
 def test_batch_matmul(kind, data):
     draw = data.draw

@@ -24,7 +24,7 @@ def resize_case(data, dtype):
 
 
 @pytest.mark.parametrize("dtype", QUANT_DTYPES, ids=lambda t: np.dtype(t).name)
-@settings(max_examples=examples(25), deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_quantized_resize_bilinear(dtype, data):
     x, size, q, mode = resize_case(data, dtype)
@@ -47,7 +47,7 @@ def test_bilinear_rounding_edges(dtype):
 
 
 @pytest.mark.parametrize("dtype", QUANT_DTYPES, ids=lambda t: np.dtype(t).name)
-@settings(max_examples=examples(10), deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_quantized_resize_nearest_neighbor(dtype, data):
     # Pure selection, handled by the generic kernel; checked here for the quantized types.
