@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 import numlite
 import numlite.interpreter as tflite
+from ai_edge_litert import interpreter as litert
 from numlite.builder import ModelBuilder
 
 from harness import examples
 from loader.model_zoo import variable_bytes, zoo_builder, zoo_bytes
 
-litert = pytest.importorskip("ai_edge_litert.interpreter")
 
 REF = "BUILTIN_REF"
 
