@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import numlite
-from tflite_writer import (ADD, BLOCKWISE_QUANTIZATION, CUSTOM, DENSE, FLOAT32, INT4, INT32_VECTOR, SPARSE_CSR,
-                           STRING, Repeat, add_model, f32_bytes, model_bytes, root_table)
+from tflite_writer import (BLOCKWISE_QUANTIZATION, CUSTOM, DENSE, FLOAT32, INT4, INT32_VECTOR, SPARSE_CSR, STRING,
+                           Repeat, add_model, f32_bytes, model_bytes, root_table)
 
 X = np.array([1.0, 2.0], np.float32)
 
@@ -273,7 +273,8 @@ def test_string_count_matches_the_shape():
 
 
 def test_string_offsets_are_consistent():
-    refused(broken(lambda m: strings(m, struct.pack("<3i", 1, 12, 10) + b"xy")), "string buffer offsets are inconsistent")
+    refused(broken(lambda m: strings(m, struct.pack("<3i", 1, 12, 10) + b"xy")),
+            "string buffer offsets are inconsistent")
 
 
 # ---------------------------------------------------------------------------------------- subgraphs

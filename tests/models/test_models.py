@@ -58,10 +58,10 @@ def test_float_model_matches_litert(name, resolver):
     assert_outputs_match(got, want, what=name)
 
 
-# The LiteRT resolver for a manifest's golden resolver. Models with ops missing from the reference resolver
-# (ELU, CEIL) got their goldens from the builtin optimised kernels; models with MediaPipe's
-# custom op (goldens from XNNPACK, "AUTO") are compared with the reference resolver after
-# replacing the custom op with the builtins it stands for.
+# The LiteRT resolver for a manifest's golden resolver. Models with ops missing from the
+# reference resolver (ELU, CEIL) got their goldens from the builtin optimised kernels; models with
+# MediaPipe's custom op (goldens from XNNPACK, "AUTO") are compared with the reference resolver
+# after replacing the custom op with the builtins it stands for.
 _LITERT_RESOLVER = {"AUTO": "BUILTIN_REF"}
 
 
@@ -78,8 +78,9 @@ def test_float_model_every_tensor(name):
     theirs_data = mediapipe_custom_ops_as_builtins(data) if entry["custom_ops"] else data
     ours = numlite.Interpreter(model_content=data, experimental_preserve_all_tensors=True,
                                experimental_op_resolver_type=numlite.OpResolverType.BUILTIN_REF)
+    resolver = _LITERT_RESOLVER.get(entry["resolver"], entry["resolver"])
     theirs = LiteRT(model_content=theirs_data, experimental_preserve_all_tensors=True,
-                    experimental_op_resolver_type=getattr(LR, _LITERT_RESOLVER.get(entry["resolver"], entry["resolver"])))
+                    experimental_op_resolver_type=getattr(LR, resolver))
     for it in (ours, theirs):
         for k, d in enumerate(it.get_input_details()):
             if tuple(d["shape"]) != golden["input:%d" % k].shape:

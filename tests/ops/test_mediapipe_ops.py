@@ -46,7 +46,8 @@ def test_matches_transpose_conv_with_bias(data):
     draw = data.draw
     rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1), label="seed"))
     padding = draw(st.sampled_from(["SAME", "VALID"]), label="padding")
-    n, h, w = draw(st.integers(1, 2), label="batch"), draw(st.integers(1, 6), label="h"), draw(st.integers(1, 6), label="w")
+    n = draw(st.integers(1, 2), label="batch")
+    h, w = draw(st.integers(1, 6), label="height"), draw(st.integers(1, 6), label="width")
     kh, kw = draw(st.integers(1, 4), label="kh"), draw(st.integers(1, 4), label="kw")
     sh, sw = draw(st.integers(1, 3), label="stride h"), draw(st.integers(1, 3), label="stride w")
     ic, oc = draw(st.integers(1, 6), label="in channels"), draw(st.integers(1, 6), label="out channels")
