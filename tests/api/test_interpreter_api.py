@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 
 import numlite
 import numlite.interpreter as tflite
+from ai_edge_litert import interpreter as litert
 from numlite.builder import ModelBuilder
 
+from harness import examples
 from loader.model_zoo import variable_bytes, zoo_builder, zoo_bytes
 
-litert = pytest.importorskip("ai_edge_litert.interpreter")
 
 REF = "BUILTIN_REF"
 
@@ -337,7 +338,7 @@ def test_allocation_failure_is_a_runtime_error_and_a_model_error():
     assert_same_outcome(*both(li, ni, "invoke"), "invoke after a failed allocation", same_message=False)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dims=st.lists(st.integers(-2, 6), min_size=1, max_size=3), strict=st.booleans(), index=st.sampled_from([0, 1]),
        second=st.lists(st.integers(0, 6), min_size=2, max_size=2))
 def test_resize_then_run_matches_litert(dims, strict, index, second):
@@ -593,7 +594,7 @@ def _loose_model(specs, seed):
     return b.to_bytes()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs=st.lists(loose_tensor(), min_size=1, max_size=6), seed=st.integers(0, 2 ** 16))
 def test_arbitrary_tensors_report_like_litert(specs, seed):
     li, ni = pair(_loose_model(specs, seed))
@@ -613,7 +614,7 @@ def test_arbitrary_tensors_report_like_litert(specs, seed):
                 ni.get_tensor(i)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dtype=st.sampled_from([np.float32, np.float64, np.int32, np.int8, np.uint8, np.bool_, np.float16, np.int64]),
        shape=st.lists(st.integers(0, 5), max_size=3), target=st.sampled_from(["x", "y", "s", "q_activation", "c"]))
 def test_set_tensor_validation_matches_litert(dtype, shape, target):

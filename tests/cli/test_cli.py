@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
+from PIL import Image
 
 from numlite.cli import main
 
@@ -51,11 +51,10 @@ def test_run_npy_and_save(tmp_path, capsys):
 
 
 def test_run_image(tmp_path):
-    PIL = pytest.importorskip("PIL.Image")
     model, samples = _digits_model()
     with np.load(samples) as z:
         img = z["images"][0, :, :, 0]
-    PIL.fromarray((img * 255).astype(np.uint8)).save(tmp_path / "d.png")
+    Image.fromarray((img * 255).astype(np.uint8)).save(tmp_path / "d.png")
     assert main(["run", model, "-i", str(tmp_path / "d.png")]) == 0
 
 

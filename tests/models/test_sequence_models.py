@@ -23,7 +23,6 @@ from test_models import DATA, MANIFEST, _golden
 SEQUENCE = ["lstm_stacked", "lstm_stacked_dynamic_range", "lstm_stacked_int8", "bilstm", "bilstm_int8"]
 LEGACY_UINT8 = ["uint8_legacy_cnn"]
 ALL = SEQUENCE + LEGACY_UINT8
-INTEGER = [n for n in ALL if MANIFEST[n]["kind"] in ("int8", "uint8")]
 LSTM_OPS = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "BIDIRECTIONAL_SEQUENCE_LSTM", "LSTM"}
 RESOLVERS = pytest.mark.parametrize(
     "resolver", [numlite.OpResolverType.BUILTIN_REF, numlite.OpResolverType.AUTO], ids=["ref", "auto"])
@@ -34,13 +33,11 @@ def _path(name):
 
 
 def _tolerance(name):
-    """The corpus-wide tolerances (test_models / test_quantized_models)."""
-    kind = MANIFEST[name]["kind"]
-    if kind in ("int8", "uint8", "16x8"):
+    """The corpus-wide tolerances (test_models / test_quantized_models): integer models bit for
+    bit, float and hybrid ones the harness default."""
+    if MANIFEST[name]["kind"] in ("int8", "uint8", "16x8"):
         return dict(rtol=0.0, atol=0.0)
-    if kind == "hybrid":
-        return dict(rtol=1e-5, atol=1e-6)
-    return dict(rtol=1e-3, atol=1e-5)
+    return {}
 
 
 def _invokes(golden):
@@ -145,10 +142,11 @@ def _tensor_indices(sg):
     return sorted(produced | {i for i, t in enumerate(sg.tensors) if t.is_variable})
 
 
-@pytest.mark.parametrize("name", INTEGER)
-def test_integer_every_tensor_every_invoke(name):
+@pytest.mark.parametrize("name", ALL)
+def test_every_tensor_every_invoke(name):
     """Layer by layer and invoke by invoke (and after reset_all_variables), every tensor equals
-    LiteRT's reference kernels' (preserve_all_tensors in both)."""
+    LiteRT's reference kernels' (preserve_all_tensors in both): bit for bit for integer models,
+    within the default float tolerance otherwise."""
     from ai_edge_litert.interpreter import Interpreter as LiteRT
     from ai_edge_litert.interpreter import OpResolverType as LR
     path = _path(name)
@@ -169,5 +167,5 @@ def test_integer_every_tensor_every_invoke(name):
         _feed(ours, inputs)
         _feed(theirs, inputs)
         for i in indices:
-            assert_outputs_match([ours.get_tensor(i)], [theirs.get_tensor(i)], rtol=0.0, atol=0.0,
+            assert_outputs_match([ours.get_tensor(i)], [theirs.get_tensor(i)], **_tolerance(name),
                                  what="%s %s tensor %d (%s)" % (name, label, i, sg.tensors[i].name))

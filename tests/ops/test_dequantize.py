@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness import Const, In, check_op, run_litert, run_numlite, single_op_model
+from harness import Const, In, check_op, examples, run_litert, run_numlite, single_op_model
 from numlite.ir import Quantization
 
 QTYPES = [np.int8, np.uint8, np.int16]
@@ -23,7 +23,7 @@ def _exact(model, feed):
         np.testing.assert_array_equal(got, want)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(data=st.data())
 def test_dequantize_per_tensor(data):
     dtype = data.draw(st.sampled_from(QTYPES))
@@ -37,7 +37,7 @@ def test_dequantize_per_tensor(data):
     _exact(*single_op_model("DEQUANTIZE", [x], [np.float32], version=data.draw(st.integers(1, 4))))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_dequantize_per_channel(data):
     dtype = data.draw(st.sampled_from([np.int8, np.uint8]))
@@ -53,7 +53,7 @@ def test_dequantize_per_channel(data):
     _exact(*single_op_model("DEQUANTIZE", [x], [np.float32], version=4))
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(x=hnp.arrays(np.float16, hnp.array_shapes(min_dims=0, max_dims=4, max_side=5)), const=st.booleans())
 def test_dequantize_float16(x, const):
     _exact(*single_op_model("DEQUANTIZE", [Const(x) if const else x], [np.float32], version=3))
@@ -68,7 +68,7 @@ def _quantize_input(data, scale, dtype):
     return data.draw(hnp.arrays(np.float32, shape, elements=st.one_of(halves, wide)))
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(data=st.data())
 def test_quantize_per_tensor(data):
     dtype = data.draw(st.sampled_from(QTYPES))
@@ -79,7 +79,7 @@ def test_quantize_per_tensor(data):
     _exact(*single_op_model("QUANTIZE", [x], [(dtype, (scale, zp))], version=data.draw(st.integers(1, 3))))
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_quantize_per_channel(data):
     dtype = data.draw(st.sampled_from([np.int8, np.uint8]))

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numlite
-from harness import check_op, run_litert, run_numlite, single_op_model
+from harness import check_op, examples, run_litert, run_numlite, single_op_model
 
 FUSED = ("ADD", "SUB", "MUL", "DIV")
 ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1", "TANH"]
@@ -34,7 +34,7 @@ def _pair(data, dtype, lo, hi, max_dims=5, nonzero=False):
 
 
 @pytest.mark.parametrize("opcode", list(INT_TYPES))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_binary_float32(opcode, data):
     lo, hi = (-4, 4) if opcode == "POW" else (-10, 10)
@@ -44,7 +44,7 @@ def test_binary_float32(opcode, data):
 
 
 @pytest.mark.parametrize("opcode", list(INT_TYPES))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_binary_integer(opcode, data):
     dtype = data.draw(st.sampled_from(INT_TYPES[opcode]))
@@ -90,7 +90,7 @@ def test_special_values_exact(opcode, act):
 
 
 @pytest.mark.parametrize("opcode", ["ADD", "MUL", "MAXIMUM", "MINIMUM"])
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(data=st.data())
 def test_binary_float16(opcode, data):
     a, b = _pair(data, np.float16, -300, 300, max_dims=4)

@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numlite
-from harness import Const, check_op, run_litert, run_numlite, single_op_model
+from harness import Const, check_op, examples, run_litert, run_numlite, single_op_model
 
 CLAMPS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 
@@ -19,7 +19,7 @@ def const_or_runtime(draw, value, what):
 
 
 # ------------------------------------------------------------------------------- FULLY_CONNECTED
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data())
 def test_fully_connected(data):
     draw = data.draw
@@ -71,7 +71,7 @@ def test_fully_connected_refusals():
 
 
 # ---------------------------------------------------------------------------------- BATCH_MATMUL
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data())
 def test_batch_matmul(data):
     draw = data.draw

@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numlite
-from harness import Const, In, check_op, run_litert, run_numlite, single_op_model
+from harness import Const, In, check_op, examples, run_litert, run_numlite, single_op_model
 
 COMPARISONS = ["EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL"]
 PLAIN_TYPES = [np.float32, np.float16, np.int32, np.int64, np.int16]
@@ -29,7 +29,7 @@ def _broadcast_arrays(data, dtypes, n=2, max_dims=5):
 
 
 @pytest.mark.parametrize("opcode", COMPARISONS)
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_comparison_plain(opcode, data):
     types = PLAIN_TYPES + ([np.bool_] if opcode in ("EQUAL", "NOT_EQUAL") else [])
@@ -49,14 +49,14 @@ def test_int16_comparison_ignores_zero_points():
 
 
 @pytest.mark.parametrize("opcode", ["LOGICAL_AND", "LOGICAL_OR"])
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_logical_binary(opcode, data):
     a, b = _broadcast_arrays(data, [np.bool_, np.bool_])
     check_op(opcode, [a, b], [np.bool_])
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(x=hnp.arrays(np.bool_, hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=4)))
 def test_logical_not(x):
     check_op("LOGICAL_NOT", [x], [np.bool_])
@@ -68,7 +68,7 @@ def test_logical_ops_need_bool():
         run_numlite(model, feed)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(data=st.data())
 def test_select_v2_broadcasts(data):
     dtype = data.draw(st.sampled_from(SELECT_TYPES))
@@ -78,7 +78,7 @@ def test_select_v2_broadcasts(data):
     check_op("SELECT_V2", [cond, x, y], [dtype], version=data.draw(st.integers(1, 2)))
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(data=st.data())
 def test_select_v1(data):
     dtype = data.draw(st.sampled_from(SELECT_TYPES))

@@ -3,12 +3,12 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness import Const, check_op
+from harness import Const, check_op, examples
 
 floats = st.floats(-5, 5, width=32)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), st.data())
 def test_atan2(shape, data):
     a = data.draw(hnp.arrays(np.float32, shape, elements=floats))
@@ -22,14 +22,14 @@ def test_sign(dtype):
     check_op("SIGN", [x], [dtype])
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(hnp.array_shapes(min_dims=1, max_dims=4, max_side=6), st.data())
 def test_l2_normalization(shape, data):
     x = data.draw(hnp.arrays(np.float32, shape, elements=floats))
     check_op("L2_NORMALIZATION", [x], [np.float32])
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(st.integers(0, 4), st.floats(0.1, 2), st.floats(0.001, 1), st.floats(0.1, 1), st.integers(1, 9))
 def test_local_response_normalization(radius, bias, alpha, beta, depth):
     x = np.random.default_rng(depth).uniform(-2, 2, (1, 3, 2, depth)).astype(np.float32)
@@ -52,7 +52,7 @@ def test_one_hot(axis):
                          Const(np.array(-1.0, np.float32))], [np.float32], axis=axis)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(st.integers(1, 8), st.integers(1, 3), st.data())
 def test_topk(n, rows, data):
     x = data.draw(hnp.arrays(np.int32, (rows, n), elements=st.integers(-3, 3)))  # many ties
@@ -61,7 +61,7 @@ def test_topk(n, rows, data):
     check_op("TOPK_V2", [x.astype(np.float32), Const(np.array(k, np.int32))], [np.float32, np.int32])
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(0, 2), st.integers(0, 2), st.data())
 def test_space_batch_roundtrip(bh, bw, ph, pw, data):
     h = data.draw(st.integers(1, 5)) * bh - ph

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import numlite
-from harness import In, check_op, run_numlite, single_op_model
+from harness import In, check_op, examples, run_numlite, single_op_model
 
 ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1", "TANH", "SIGN_BIT"]   # LiteRT ignores TANH/SIGN_BIT here
 POOLS = ["AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D"]
@@ -24,7 +24,7 @@ def draw_pool(draw):
 
 
 @pytest.mark.parametrize("opcode", POOLS)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_float_pool(opcode, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1), label="seed"))
@@ -56,7 +56,7 @@ def test_pool_edge_shapes(opcode, in_hw, k_hw, stride, padding):
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16])
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_quantized_max_pool(dtype, data):
     """Raw max of quantized values, clamped to the activation range in the output's quantized domain."""

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import numlite
-from harness import Const, In, assert_both_refuse, assert_outputs_match, check_op, run_litert, run_numlite, single_op_model
+from harness import (Const, In, assert_both_refuse, assert_outputs_match, check_op, examples, run_litert,
+                     run_numlite, single_op_model)
 from test_requantize import draw_quant, random_values
 
 EIGHT_BIT = [np.int8, np.uint8]
@@ -33,7 +34,7 @@ def draw_int16_input_scale(data):
 
 
 @pytest.mark.parametrize("dtype", EIGHT_BIT, **IDS)
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_logistic_tanh_gelu_tables(dtype, data):
     q_in = draw_quant(data.draw, dtype, "in")
@@ -47,7 +48,7 @@ def test_logistic_tanh_gelu_tables(dtype, data):
 
 @pytest.mark.parametrize("opcode", ["EXP", "LOG"])
 @pytest.mark.parametrize("dtype", [np.int8, np.int16], **IDS)
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_exp_log_tables(opcode, dtype, data):
     # int16: a 513-entry table interpolated on the 7 low bits; log(x <= 0) is the lowest output.
@@ -59,7 +60,7 @@ def test_exp_log_tables(opcode, dtype, data):
              version=data.draw(st.integers(1, 2)))
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_elu_int8(data):
     # LiteRT's BUILTIN_REF resolver has no ELU kernel; its builtin resolver's int8 ELU is a table.
@@ -83,7 +84,7 @@ def test_table_rounding_ties(zero_point):
 
 
 @pytest.mark.parametrize("opcode", ["LOGISTIC", "TANH"])
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_logistic_tanh_int16(opcode, data):
     x = random_values(seeded(data), np.int16, (3, 300))
@@ -102,7 +103,7 @@ def draw_rows(data, rng, dtype):
 
 @pytest.mark.parametrize("dtype", EIGHT_BIT, **IDS)
 @pytest.mark.parametrize("out_int16", [False, True])
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_softmax_8bit(dtype, out_int16, data):
     x = draw_rows(data, seeded(data), dtype)
@@ -115,7 +116,7 @@ def test_softmax_8bit(dtype, out_int16, data):
              beta=data.draw(st.floats(0.05, 3), label="beta"))
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_softmax_int16(data):
     x = draw_rows(data, seeded(data), np.int16)
@@ -124,7 +125,7 @@ def test_softmax_int16(data):
 
 
 @pytest.mark.parametrize("dtype", EIGHT_BIT, **IDS)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_log_softmax(dtype, data):
     x = draw_rows(data, seeded(data), dtype)
@@ -135,7 +136,7 @@ def test_log_softmax(dtype, data):
 
 
 @pytest.mark.parametrize("dtype", EIGHT_BIT, **IDS)
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_hard_swish(dtype, data):
     # Output scales up to 10^5 times the input scale: shifts past 15 bits hit LiteRT's int16
@@ -146,7 +147,7 @@ def test_hard_swish(dtype, data):
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16], **IDS)
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_leaky_relu(dtype, data):
     x = every_value(dtype) if dtype != np.int16 else random_values(seeded(data), np.int16, (4, 64))
@@ -156,7 +157,7 @@ def test_leaky_relu(dtype, data):
 
 
 @pytest.mark.parametrize("dtype", EIGHT_BIT, **IDS)
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_prelu(dtype, data):
     rng = seeded(data)
@@ -173,7 +174,7 @@ def test_prelu(dtype, data):
 @pytest.mark.parametrize("opcode, dtypes", [("RELU", [np.int8, np.uint8, np.int16]),
                                             ("RELU6", [np.int8, np.uint8, np.int16]),
                                             ("RELU_N1_TO_1", EIGHT_BIT), ("RELU_0_TO_1", EIGHT_BIT)])
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_relu_family(opcode, dtypes, data):
     dtype = data.draw(st.sampled_from(dtypes), label="dtype")

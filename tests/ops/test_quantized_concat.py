@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from harness import Const, In, assert_both_refuse, check_op
+from harness import Const, In, assert_both_refuse, check_op, examples
 from test_requantize import draw_quant, random_values
 
 
@@ -24,7 +24,7 @@ def concat_case(data, dtype, own_quant):
     return inputs, out_q, axis
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=st.data())
 def test_uint8_concat_requantizes(data):
     inputs, out_q, axis = concat_case(data, np.uint8, own_quant=True)
@@ -32,7 +32,7 @@ def test_uint8_concat_requantizes(data):
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16], ids=lambda t: np.dtype(t).name)
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=st.data())
 def test_signed_concat_copies(dtype, data):
     inputs, out_q, axis = concat_case(data, dtype, own_quant=False)

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from harness import Const, In, assert_both_refuse, check_op, run_litert, run_numlite
+from harness import Const, In, assert_both_refuse, check_op, examples, run_litert, run_numlite
 from numlite.builder import ModelBuilder
 from numlite.schema.enums import TensorType
-from test_requantize import draw_quant, random_values
+from test_requantize import draw_pow2_scale, draw_quant, random_values, tie_values
 
 ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1", "TANH"]
 # (input dtype, filter dtype, bias dtype, quantized_bias_type option)
@@ -53,13 +53,49 @@ def make_bias(rng, kind, n, in_scale, filter_scales):
     return Const(b, quantization=(float(np.float32(in_scale) * filter_scales[0]), 0))
 
 
+def draw_operands(draw, rng, kind, x_shape, f_shape, oc, axis):
+    """(input, filter, bias operands and the output quantization) of a quantized convolution.
+
+    A third of the examples are tie-prone: power-of-two scales (so every requantization
+    multiplier is an exact power of two), values within a few steps of the zero points and a
+    small bias. The accumulators then stay small and their rescaling meets exact halves, where
+    the fixed-point rounding (SaturatingRoundingDoublingHighMul, RoundingDivideByPOT) shows."""
+    xdt, fdt, bdt = KINDS[kind][:3]
+    if draw(st.integers(0, 2), label="tie-prone") != 0:
+        in_q, out_q = draw_quant(draw, xdt, "in"), draw_quant(draw, xdt, "out")
+        fq, fscales = draw_filter_quant(draw, kind, oc, axis)
+        x = random_values(rng, xdt, x_shape)
+        f = random_values(rng, fdt, f_shape, -127 if fdt == np.int8 else None)
+        return In(x, quantization=in_q), Const(f, quantization=fq), make_bias(rng, kind, oc, in_q[0], fscales), out_q
+    in_q = (draw_pow2_scale(draw, "in"), draw_quant(draw, xdt, "in")[1])
+    if fdt == np.uint8:
+        fq = (draw_pow2_scale(draw, "filter"), draw_quant(draw, fdt, "filter")[1])
+        fscales, fzp = np.full(oc, fq[0], np.float32), fq[1]
+    else:
+        fscales = np.array([draw_pow2_scale(draw, "filter %d" % k) for k in range(oc)], np.float32)
+        fzp = 0
+        if draw(st.booleans(), label="per-tensor filter"):
+            fscales[:] = fscales[0]
+            fq = (float(fscales[0]), 0)
+        else:
+            fq = (fscales, np.zeros(oc, np.int64), axis)
+    out_q = (in_q[0] * float(fscales[0]) * 2.0 ** draw(st.integers(-1, 6), label="output log2 step"),
+             draw_quant(draw, xdt, "out")[1])
+    x = tie_values(rng, xdt, x_shape, in_q[1])
+    f = tie_values(rng, fdt, f_shape, fzp)
+    if fdt == np.int8:
+        f = np.maximum(f, -127).astype(np.int8)
+    bias = Const(rng.integers(-40, 40, oc, endpoint=True).astype(bdt), quantization=(in_q[0] * float(fscales[0]), 0))
+    return In(x, quantization=in_q), Const(f, quantization=fq), bias, out_q
+
+
 def bias_options(kind):
     opt = KINDS[kind][3]
     return {"quantized_bias_type": getattr(TensorType, opt)} if opt else {}
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_conv2d(kind, data):
     draw = data.draw
@@ -69,18 +105,14 @@ def test_conv2d(kind, data):
     groups = draw(st.sampled_from([1, 1, 2, 3]), label="groups")
     cg, per_group = draw(st.integers(1, 4)), draw(st.integers(1, 3))
     n, oc = draw(st.integers(1, 2)), groups * per_group
-    in_q, out_q = draw_quant(draw, xdt, "in"), draw_quant(draw, xdt, "out")
-    fq, fscales = draw_filter_quant(draw, kind, oc, 0)
-    x = random_values(rng, xdt, (n, h, w, groups * cg))
-    f = random_values(rng, fdt, (oc, kh, kw, cg), -127 if fdt == np.int8 else None)
+    x, f, bias, out_q = draw_operands(draw, rng, kind, (n, h, w, groups * cg), (oc, kh, kw, cg), oc, 0)
     act = draw(st.sampled_from(ACTS), label="activation")
-    check_op("CONV_2D", [In(x, quantization=in_q), Const(f, quantization=fq),
-                         make_bias(rng, kind, oc, in_q[0], fscales)],
-             [(xdt, out_q)], version=5, fused_activation_function=act, **opts, **bias_options(kind))
+    check_op("CONV_2D", [x, f, bias], [(xdt, out_q)], version=5, fused_activation_function=act, **opts,
+             **bias_options(kind))
 
 
 @pytest.mark.parametrize("kind", ["int8", "uint8", "int16_bias64"])
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_depthwise_conv2d(kind, data):
     draw = data.draw
@@ -88,18 +120,14 @@ def test_depthwise_conv2d(kind, data):
     xdt, fdt = KINDS[kind][:2]
     (h, w), (kh, kw), opts = draw_window(draw)
     c, mult, n = draw(st.integers(1, 5)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
-    in_q, out_q = draw_quant(draw, xdt, "in"), draw_quant(draw, xdt, "out")
-    fq, fscales = draw_filter_quant(draw, kind, c * mult, 3)
-    x = random_values(rng, xdt, (n, h, w, c))
-    f = random_values(rng, fdt, (1, kh, kw, c * mult), -127 if fdt == np.int8 else None)
+    x, f, bias, out_q = draw_operands(draw, rng, kind, (n, h, w, c), (1, kh, kw, c * mult), c * mult, 3)
     act = draw(st.sampled_from(ACTS), label="activation")
-    check_op("DEPTHWISE_CONV_2D", [In(x, quantization=in_q), Const(f, quantization=fq),
-                                   make_bias(rng, kind, c * mult, in_q[0], fscales)],
-             [(xdt, out_q)], version=5, depth_multiplier=mult, fused_activation_function=act, **opts)
+    check_op("DEPTHWISE_CONV_2D", [x, f, bias], [(xdt, out_q)], version=5, depth_multiplier=mult,
+             fused_activation_function=act, **opts)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_transpose_conv(kind, data):
     draw = data.draw
@@ -112,14 +140,10 @@ def test_transpose_conv(kind, data):
         out_hw = (h * sh, w * sw)
     else:
         out_hw = ((h - 1) * sh + kh, (w - 1) * sw + kw)
-    in_q, out_q = draw_quant(draw, xdt, "in"), draw_quant(draw, xdt, "out")
-    fq, fscales = draw_filter_quant(draw, kind, oc, 0)
-    x = random_values(rng, xdt, (n, h, w, ic))
-    f = random_values(rng, fdt, (oc, kh, kw, ic), -127 if fdt == np.int8 else None)
-    bias = make_bias(rng, kind, oc, in_q[0], fscales) if draw(st.booleans(), label="bias") else None
+    x, f, bias, out_q = draw_operands(draw, rng, kind, (n, h, w, ic), (oc, kh, kw, ic), oc, 0)
+    bias = bias if draw(st.booleans(), label="bias") else None
     act = draw(st.sampled_from(ACTS[:4]), label="activation")
-    check_op("TRANSPOSE_CONV", [Const(np.array([n, *out_hw, oc], np.int32)), Const(f, quantization=fq),
-                                In(x, quantization=in_q), bias],
+    check_op("TRANSPOSE_CONV", [Const(np.array([n, *out_hw, oc], np.int32)), f, x, bias],
              [(xdt, out_q)], version=3, fused_activation_function=act, **opts, **bias_options(kind))
 
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness import In, assert_both_refuse, check_op
+from harness import In, assert_both_refuse, check_op, examples
 from test_requantize import QUANT_DTYPES, draw_quant, random_values
 
 ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
@@ -29,7 +29,7 @@ def output_scale_near(data, scale, lo, hi):
 
 @pytest.mark.parametrize("opcode", ["ADD", "SUB"])
 @pytest.mark.parametrize("dtype", QUANT_DTYPES, **IDS)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_add_sub_general(opcode, dtype, data):
     # 8-bit: inputs shifted left by 20 bits; int16 with pot_scale_int16=false: by 15 bits.
@@ -42,7 +42,7 @@ def test_add_sub_general(opcode, dtype, data):
 
 
 @pytest.mark.parametrize("opcode", ["ADD", "SUB"])
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_add_sub_int16_power_of_two(opcode, data):
     # LSTM-style int16 path: power-of-two scales, one input at the output scale, the other finer
@@ -61,7 +61,7 @@ def test_add_sub_int16_power_of_two(opcode, data):
 
 
 @pytest.mark.parametrize("dtype", QUANT_DTYPES, **IDS)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_mul(dtype, data):
     rng = seeded(data)
@@ -83,7 +83,7 @@ def test_mul_int16_to_8bit(out_dtype):
                  fused_activation_function=act)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_squared_difference_int8(data):
     rng = seeded(data)
@@ -94,7 +94,7 @@ def test_squared_difference_int8(data):
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8], **IDS)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_div(dtype, data):
     # Includes dividends tiny next to the divisor, where LiteRT's right shift exceeds 31 bits and
@@ -109,7 +109,7 @@ def test_div(dtype, data):
 
 @pytest.mark.parametrize("opcode", ["EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL"])
 @pytest.mark.parametrize("dtype", QUANT_DTYPES, **IDS)
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(data=st.data())
 def test_comparisons(opcode, dtype, data):
     # Both sides are rescaled to ((q - zp) << 8) * scale in fixed point, so values of different
@@ -135,7 +135,7 @@ def test_comparison_rounding_ties():
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16], **IDS)
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_abs(dtype, data):
     x = random_values(seeded(data), dtype, (4, 64))
@@ -145,7 +145,7 @@ def test_abs(dtype, data):
     check_op("ABS", [In(x, q_in)], [(dtype, q_out)], version=data.draw(st.integers(1, 3)))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_rsqrt_int8(data):
     # Every value from the zero point up (LiteRT rejects inputs below it); zero maps to 127.

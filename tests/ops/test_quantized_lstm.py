@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import numlite
-from harness import Const, In, Var, assert_outputs_match, run_litert, single_op_model
+from harness import Const, In, Var, assert_outputs_match, examples, run_litert, single_op_model
 
 F32 = np.float32
 
@@ -144,19 +144,19 @@ def lstm_case(data, opcode, variant="8x8_16", invokes=3, force=None):
     return model, feeds
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data())
 def test_lstm_8x8_16(data):
     invoke_both(*lstm_case(data, "LSTM"))
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_sequence_lstm_8x8_16(data):
     invoke_both(*lstm_case(data, "UNIDIRECTIONAL_SEQUENCE_LSTM"))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_lstm_8x8_8(data):
     invoke_both(*lstm_case(data, "LSTM", variant="8x8_8"))
@@ -187,13 +187,13 @@ def basic_lstm_case(data, invokes=3):
     return model, feeds
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_basic_lstm_uint8(data):
     invoke_both(*basic_lstm_case(data))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_peephole_fewer_outputs_than_cells(data):
     """LiteRT's integer peephole term walks n_output (not n_cell) entries per call: with fewer outputs

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import numlite
-from harness import Const, In, assert_both_refuse, assert_model_refused, check_op, run_litert, run_numlite, single_op_model
+from harness import (Const, In, assert_both_refuse, assert_model_refused, check_op, examples, run_litert,
+                     run_numlite, single_op_model)
 from numlite.builder import ModelBuilder
 from numlite.schema.enums import TensorType
 from test_requantize import draw_quant, random_values
@@ -29,7 +30,7 @@ def draw_weights_quant(draw, wdt, units):
 
 
 @pytest.mark.parametrize("kind", list(FC_KINDS))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data())
 def test_fully_connected(kind, data):
     draw = data.draw
@@ -113,7 +114,7 @@ BMM_KINDS = {"int8": (np.int8, np.int8, np.int8), "int8_to_int32": (np.int8, np.
 
 
 @pytest.mark.parametrize("kind", list(BMM_KINDS))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data())
 def test_batch_matmul(kind, data):
     draw = data.draw
@@ -145,3 +146,16 @@ def test_int4_weights(xdt):
     b.output(y)
     model = b.to_bytes()
     np.testing.assert_array_equal(run_numlite(model, [x])[0], run_litert(model, [x])[0])
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_int16_batch_matmul_products_beyond_float32(k):
+    """int16 x int16 products need up to 30 bits: the exact integer product cannot be computed in
+    float32 even for a single term (a short inner dimension once took that path and lost the low
+    bits: a few outputs 1 LSB off). Many outputs, full-range values, a multiplier near 2^-16."""
+    rng = np.random.default_rng(k)
+    lhs = rng.integers(-32767, 32768, (1, 96, k)).astype(np.int16)
+    rhs = rng.integers(-32767, 32768, (1, k, 96)).astype(np.int16)
+    q = 1.0 / 4096
+    out_q = q * q * 65536 * 1.37 * k
+    check_op("BATCH_MATMUL", [In(lhs, quantization=(q, 0)), In(rhs, quantization=(q, 0))], [(np.int16, (out_q, 0))])

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness import Const, In, assert_model_refused, check_op, run_litert, run_numlite, single_op_model
+from harness import Const, In, assert_model_refused, check_op, examples, run_litert, run_numlite, single_op_model
 from test_quantized_conv import draw_window
 from test_requantize import draw_quant, random_values
 from test_hybrid import assert_hybrid, float_input
@@ -44,7 +44,7 @@ def assert_invoke_fails_in_both(opcode, inputs, outputs, **options):
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16], **IDS)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_sqrt(dtype, data):
     # Truncating requantization: a rounding implementation fails about half of the values.
@@ -68,7 +68,7 @@ def test_sqrt_quotient_beyond_int32():
     assert out[0][0] == 0 and out[0][3] == -32768
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_rsqrt_int16(data):
     rng = seeded(data)
@@ -81,7 +81,7 @@ def test_rsqrt_int16_negative_value_fails():
     assert_invoke_fails_in_both("RSQRT", [In(np.array([3, -1], np.int16), (0.1, 0))], [(np.int16, (0.1, 0))])
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_gelu_int16(data):
     # Zero points need not be 0 for int16 GELU.
@@ -97,7 +97,7 @@ def test_gelu_int16(data):
 # DIV int16, PRELU 16x8
 # ---------------------------------------------------------------------------------------------
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_div_int16(data):
     rng = seeded(data)
@@ -139,7 +139,7 @@ def test_one_hot_int16_values_fail_in_both():
         run_numlite(model, feed)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_prelu_16x8(data):
     rng = seeded(data)
@@ -166,7 +166,7 @@ def test_prelu_int16_alpha_is_read_as_int8_bytes():
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8], **IDS)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_l2_normalization(dtype, data):
     rng = seeded(data)
@@ -200,7 +200,7 @@ def test_l2_normalization_refusals(out_q, act):
 # Hybrid TRANSPOSE_CONV
 # ---------------------------------------------------------------------------------------------
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_hybrid_transpose_conv(data):
     # Float sums depend on their order: every output must be identical, not just close.

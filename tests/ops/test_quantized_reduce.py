@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import numlite
-from harness import Const, In, assert_both_refuse, check_op, run_numlite, single_op_model
+from harness import Const, In, assert_both_refuse, check_op, examples, run_numlite, single_op_model
 from test_requantize import QUANT_DTYPES, draw_quant, random_values
 
 VERSIONS = {"MEAN": 3, "SUM": 2, "REDUCE_PROD": 2, "REDUCE_MAX": 3, "REDUCE_MIN": 3}
@@ -29,7 +29,7 @@ def reduce_case(opcode, dtype, data, max_side=6):
 
 @pytest.mark.parametrize("opcode", ["MEAN", "SUM"])
 @pytest.mark.parametrize("dtype", QUANT_DTYPES, ids=lambda t: np.dtype(t).name)
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_mean_sum(opcode, dtype, data):
     if opcode == "SUM" and dtype == np.int16:
@@ -66,7 +66,7 @@ def test_mean_multiplier_truncates(dtype, zp):
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16], ids=lambda t: np.dtype(t).name)
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_quantized_prod(dtype, data):
     rng, shape, axes, keep, _, _ = reduce_case("REDUCE_PROD", dtype, data, max_side=4)
@@ -92,7 +92,7 @@ def test_prod_without_quantization(dtype):
 
 @pytest.mark.parametrize("opcode", ["REDUCE_MAX", "REDUCE_MIN"])
 @pytest.mark.parametrize("dtype", QUANT_DTYPES, ids=lambda t: np.dtype(t).name)
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_max_min(opcode, dtype, data):
     rng, shape, axes, keep, in_q, _ = reduce_case(opcode, dtype, data)

@@ -6,7 +6,7 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 from hypothesis import given, settings, strategies as st
 
 import numlite
-from harness import Const, In, assert_both_refuse, check_op, single_op_model
+from harness import Const, In, assert_both_refuse, check_op, examples, single_op_model
 from test_requantize import QUANT_DTYPES, draw_quant, random_values
 
 MODES = [dict(align_corners=False, half_pixel_centers=False), dict(align_corners=True, half_pixel_centers=False),
@@ -24,7 +24,7 @@ def resize_case(data, dtype):
 
 
 @pytest.mark.parametrize("dtype", QUANT_DTYPES, ids=lambda t: np.dtype(t).name)
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_quantized_resize_bilinear(dtype, data):
     x, size, q, mode = resize_case(data, dtype)
@@ -47,7 +47,7 @@ def test_bilinear_rounding_edges(dtype):
 
 
 @pytest.mark.parametrize("dtype", QUANT_DTYPES, ids=lambda t: np.dtype(t).name)
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_quantized_resize_nearest_neighbor(dtype, data):
     # Pure selection, handled by the generic kernel; checked here for the quantized types.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from harness import In, assert_both_refuse, check_op
+from harness import In, assert_both_refuse, check_op, examples
 
 QUANT_DTYPES = [np.int8, np.uint8, np.int16]
 
@@ -21,6 +21,20 @@ def draw_quant(draw, dtype, label="q"):
     lo, hi = np.iinfo(dtype).min, np.iinfo(dtype).max
     zp = draw(st.one_of(st.sampled_from([lo, hi, (lo + hi + 1) // 2]), st.integers(lo, hi)), label=label + " zp")
     return scale, int(zp)
+
+
+def draw_pow2_scale(draw, label, lo=-6, hi=0):
+    """A power-of-two scale: products and ratios of such scales are exact, so the requantization
+    multipliers are exact powers of two too and the rounding shifts meet exact halves (ties)."""
+    return float(2.0 ** draw(st.integers(lo, hi), label=label + " log2 scale"))
+
+
+def tie_values(rng, dtype, shape, zero_point=0, spread=3):
+    """Integers within ``spread`` of the zero point (clipped to the type): small accumulators,
+    which a power-of-two multiplier maps onto frequent rounding ties."""
+    lo, hi = np.iinfo(dtype).min, np.iinfo(dtype).max
+    v = rng.integers(-spread, spread, shape, endpoint=True) + int(zero_point)
+    return np.clip(v, lo, hi).astype(dtype)
 
 
 def random_values(rng, dtype, shape, lo=None, hi=None):
@@ -38,7 +52,7 @@ PAIRS = [(np.int8, np.int8), (np.int8, np.uint8), (np.uint8, np.int8), (np.uint8
 
 
 @pytest.mark.parametrize("src, dst", PAIRS, ids=lambda t: np.dtype(t).name)
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(data=st.data())
 def test_requantize(src, dst, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1), label="seed"))

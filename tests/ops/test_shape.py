@@ -9,13 +9,13 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numlite
-from harness import Const, In, assert_outputs_match, check_op, run_litert, run_numlite, single_op_model
+from harness import Const, In, assert_outputs_match, check_op, examples, run_litert, run_numlite, single_op_model
 from numlite.builder import ModelBuilder
 
 # Quantization given to quantized operands: data movement must copy raw values whatever it is.
 QUANT = {np.int8: (0.5, -3), np.uint8: (0.25, 128), np.int16: (0.125, 0)}
 DATA_TYPES = [np.float32, np.int8, np.uint8, np.int16, np.int32, np.int64, np.bool_]
-SETTINGS = settings(max_examples=20, deadline=None)
+SETTINGS = settings(max_examples=examples(20), deadline=None)
 
 
 def rand(rng, shape, dtype):

@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness import Const, In, check_op
+from harness import Const, In, check_op, examples
 from test_shape import (DATA_TYPES, SETTINGS, expect_both_fail, input_shape, operand, out_of, rand,
                         runtime_or_const, seeded)
 
@@ -75,7 +75,7 @@ def _encode(items):
     return vec(begin), vec(end), vec(strides), masks
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_strided_slice(data):
     rng = seeded(data)
@@ -146,7 +146,7 @@ def test_slice_out_of_range_fails():
 
 # -- GATHER / GATHER_ND ---------------------------------------------------------------------------
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=st.data())
 def test_gather(data):
     rng = seeded(data)
@@ -173,7 +173,7 @@ def test_gather_out_of_range_fails():
     expect_both_fail("GATHER", [x, np.array([-1], np.int32)], [np.float32])
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(data=st.data())
 def test_gather_nd(data):
     rng = seeded(data)

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import numlite
-from harness import Const, In, Var, assert_both_refuse, assert_model_refused, assert_outputs_match, single_op_model
+from harness import (ATOL, RTOL, Const, In, Var, assert_both_refuse, assert_model_refused, assert_outputs_match,
+                     examples, single_op_model)
 from test_requantize import random_values
 
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1", "TANH", "SIGN_BIT"]
@@ -32,9 +33,9 @@ def invoke_sequence(model, feeds, runtime):
     return outs, (state[0].copy() if state else None)
 
 
-def check_sequence(model, feeds, rtol=1e-3, exact=False):
+def check_sequence(model, feeds, rtol=RTOL, atol=ATOL, exact=False):
     """Every invoke's output and the final state of numlite match LiteRT's: integers always
-    exactly, floats within ``rtol`` of their range, or bit for bit when ``exact``."""
+    exactly, floats within ``rtol`` of their range plus ``atol``, or bit for bit when ``exact``."""
     want, want_state = invoke_sequence(model, feeds, "litert")
     for runtime in ("reference", "auto"):
         got, got_state = invoke_sequence(model, feeds, runtime)
@@ -42,7 +43,7 @@ def check_sequence(model, feeds, rtol=1e-3, exact=False):
         for what, g, w in [("invoke %d" % k, g, w) for k, (g, w) in enumerate(zip(got, want))] + \
                 [("final state", got_state, want_state)]:
             what = "SVDF[%s] %s" % (runtime, what)
-            assert_outputs_match([g], [w], rtol=rtol, what=what)
+            assert_outputs_match([g], [w], rtol=rtol, atol=atol, what=what)
             if exact:
                 assert np.array_equal(g, w), "%s: not bit-identical, max difference %g" % (what, np.abs(g - w).max())
 
@@ -72,7 +73,7 @@ def float_inputs(rng, draw, shape, steps):
     return feeds
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_float(data):
     draw = data.draw
@@ -86,12 +87,17 @@ def test_float(data):
     feeds = float_inputs(rng, draw, (batch, input_size), 3)
     model, _ = single_op_model("SVDF", [feeds[0], Const(wf), Const(wt), bias, Var((batch, memory * filters))],
                                [np.float32], rank=rank, fused_activation_function=act)
-    # numlite rounds the float64 feature product once; LiteRT adds float32 products (measured
-    # differences up to ~1e-5 of the output range over long rows).
-    check_sequence(model, feeds, rtol=1e-4)
+    # numlite rounds the float64 feature product once; LiteRT adds float32 products, whose
+    # rounding error follows the magnitude of the terms, not of the result: a state or output
+    # that cancels to near zero can be 2e-4 of its own range off. Measured over 400 random
+    # models: |error| <= 1.6e-7 x (largest sum of |x * feature weight| times largest row sum of
+    # |time weight|), so allow 1e-6 of that magnitude on top of the default 1e-5 of the range.
+    feature = max(float((np.abs(x.astype(np.float64)) @ np.abs(wf.astype(np.float64)).T).max()) for x in feeds)
+    magnitude = feature * max(1.0, float(np.abs(wt).sum(axis=1).max()))
+    check_sequence(model, feeds, atol=1e-6 * magnitude)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_hybrid(data):
     draw = data.draw
@@ -113,7 +119,7 @@ def test_hybrid(data):
                                fused_activation_function=act, asymmetric_quantize_inputs=asymmetric)
     # The integer feature product, its float32 scaling, the float32 time product and the
     # activation (Eigen's tanh for TANH) follow LiteRT operation by operation: bit-identical.
-    check_sequence(model, feeds, rtol=1e-5, exact=True)
+    check_sequence(model, feeds, exact=True)
 
 
 def integer_model(rng, draw, batch, input_size, units, rank, memory, feeds_n=3):
@@ -138,7 +144,7 @@ def integer_model(rng, draw, batch, input_size, units, rank, memory, feeds_n=3):
     return model, feeds
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_integer(data):
     draw = data.draw
@@ -203,7 +209,7 @@ def test_state_carries_over():
         [(np.int8, (0.005, -2))], version=3, rank=rank, fused_activation_function="RELU")
     for model, feed, exact in ((float_model, x, False), (hybrid_model, x, True), (int_model, xq, True)):
         feeds = [feed] * 4
-        check_sequence(model, feeds, rtol=1e-5, exact=exact)
+        check_sequence(model, feeds, exact=exact)
         outs, _ = invoke_sequence(model, feeds, "reference")
         assert not all(np.array_equal(outs[0], o) for o in outs[1:]), "the state did not change the output"
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness import _run, assert_outputs_match, check_op, run_litert, run_numlite, single_op_model
+from harness import _run, assert_outputs_match, check_op, examples, run_litert, run_numlite, single_op_model
 
 FLOAT_OPS = ["SQRT", "RSQRT", "EXP", "LOG", "ABS", "NEG", "SIN", "COS", "SQUARE", "FLOOR", "ZEROS_LIKE"]
 # Ops LiteRT registers only in its optimized resolver.
@@ -37,7 +37,7 @@ def _float_array(data, dtype, lo=-20, hi=20, max_dims=5):
 
 
 @pytest.mark.parametrize("opcode", FLOAT_OPS)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_unary_float32(opcode, data):
     x = _float_array(data, np.float32)
@@ -45,7 +45,7 @@ def test_unary_float32(opcode, data):
 
 
 @pytest.mark.parametrize("opcode", BUILTIN_ONLY)
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(data=st.data())
 def test_ceil_round_float32(opcode, data):
     x = _float_array(data, np.float32, -8, 8)
@@ -73,7 +73,7 @@ def test_special_values(opcode):
 @pytest.mark.parametrize("opcode,dtypes", [("ABS", [np.int32, np.int16]),
                                            ("NEG", [np.int32, np.int64, np.int16, np.int8]),
                                            ("ZEROS_LIKE", [np.int32, np.int64])])
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(data=st.data())
 def test_unary_integer(opcode, dtypes, data):
     dtype = data.draw(st.sampled_from(dtypes))
@@ -83,7 +83,7 @@ def test_unary_integer(opcode, dtypes, data):
 
 
 @pytest.mark.parametrize("opcode", HALF_REF + ["ROUND"])
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=examples(8), deadline=None)
 @given(data=st.data())
 def test_unary_float16(opcode, data):
     x = _float_array(data, np.float16, -10, 10, max_dims=4)
@@ -114,7 +114,7 @@ def _cast_input(data, dtype):
         return vals.astype(dtype)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_cast(data):
     src = data.draw(st.sampled_from(CAST_TYPES))

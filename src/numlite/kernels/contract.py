@@ -31,9 +31,9 @@ from ..schema.enums import options_table
 
 __all__ = ["TensorSpec", "Node", "Options", "Scratch", "Kernel", "options_table", "MAX_TENSOR_BYTES"]
 
-#: No tensor, scratch buffer or arena numlite allocates may exceed this many bytes: a corrupted
-#: shape must raise a ModelError, not exhaust memory. Kernels that size memory from input values
-#: (DENSIFY) check against it too.
+#: The default memory budget: no arena, tensor or kernel buffer numlite allocates for a model may
+#: exceed it, so a corrupted shape raises a ModelError instead of exhausting memory. The runtime
+#: hands its budget to each node (``node.max_bytes``).
 MAX_TENSOR_BYTES = 1 << 34
 
 
@@ -122,9 +122,10 @@ class Node:
     to run another subgraph."""
 
     __slots__ = ("opcode", "version", "index", "subgraph", "custom", "options", "has_options", "custom_options",
-                 "intermediates", "xp", "scratches", "_run_subgraph", "_flex")
+                 "intermediates", "xp", "scratches", "max_bytes", "_run_subgraph", "_flex")
 
-    def __init__(self, op, index, subgraph=0, intermediates=(), xp=np, run_subgraph=None):
+    def __init__(self, op, index, subgraph=0, intermediates=(), xp=np, run_subgraph=None,
+                 max_bytes=MAX_TENSOR_BYTES):
         self.opcode, self.version, self.custom = op.opcode, op.version, op.custom
         self.index, self.subgraph = index, subgraph
         table = op.options_type or (None if op.custom else options_table(op.opcode))
@@ -137,6 +138,7 @@ class Node:
         self.intermediates = list(intermediates)
         self.xp = xp
         self.scratches = []
+        self.max_bytes = max_bytes
         self._run_subgraph = run_subgraph
         self._flex = None
 
@@ -150,6 +152,12 @@ class Node:
         s = Scratch(shape, dtype)
         self.scratches.append(s)
         return s
+
+    def check_bytes(self, nbytes, what):
+        """Refuse (ModelError) a buffer of ``nbytes`` that a kernel sizes from the model's data,
+        beyond the runtime's memory budget — before allocating it."""
+        if nbytes > self.max_bytes:
+            raise self.error("%s needs %d bytes, more than the %d-byte limit" % (what, nbytes, self.max_bytes))
 
     # -- control flow ---------------------------------------------------------------------------
     def run_subgraph(self, index, inputs):

@@ -276,8 +276,10 @@ def exact_layout(terms, max_a, max_b, max_chunks=4):
     ``chunk`` terms, each of whose float32 sums is exact, when at most ``max_chunks`` are needed
     (float32 operands take half the memory and BLAS runs them about twice as fast); float64 in
     one piece otherwise (16-bit activations)."""
-    chunk = max(1, ((1 << 24) - 1) // max(1, int(max_a) * int(max_b)))
-    if int(terms) <= chunk * max_chunks:
+    # A single product must itself be exact in float32 (int16 x int16 products are not): then
+    # float64 in one piece.
+    chunk = ((1 << 24) - 1) // max(1, int(max_a) * int(max_b))
+    if chunk >= 1 and int(terms) <= chunk * max_chunks:
         return np.float32, chunk
     return np.float64, max(int(terms), 1)
 

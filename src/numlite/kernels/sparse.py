@@ -3,7 +3,7 @@ dense form once, at prepare."""
 import numpy as np
 
 from ..errors import ModelError
-from .contract import MAX_TENSOR_BYTES, Kernel
+from .contract import Kernel
 from .operands import arity
 from .registry import register
 
@@ -69,8 +69,7 @@ class Densify(Kernel):
         if x.data is None or not sparsity:
             raise node.error("needs a constant sparse input tensor")
         dense_bytes = int(np.prod(x.shape, dtype=np.float64)) * x.dtype.itemsize
-        if dense_bytes > MAX_TENSOR_BYTES:
-            raise node.error("dense shape %s needs %d bytes, over the limit" % (x.shape, dense_bytes))
+        node.check_bytes(dense_bytes, "dense shape %s" % (x.shape,))
         # The dense values are the op's persistent data: the output lives in the shared arena and
         # is rewritten at every eval.
         self.dense = densify(np.asarray(x.data).reshape(-1), x.shape, sparsity)

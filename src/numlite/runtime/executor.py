@@ -158,7 +158,7 @@ class SubgraphExecutor:
             outs = [specs[i] for i in op.outputs]
             deferred = any(s is not None and s.shape is None for s in ins)
             node = Node(op, index, self.index, [specs[i] if 0 <= i < len(specs) else None for i in op.intermediates],
-                        xp=self.xp, run_subgraph=self.run_subgraph)
+                        xp=self.xp, run_subgraph=self.run_subgraph, max_bytes=MAX_ARENA_BYTES)
             cls = lookup(op, index, self.reference_only, ins, outs, node=node, custom_ops=self.custom_ops)
             for s in ins:
                 # Sparse constants hold only their stored values; only kernels that say so read them.
@@ -311,7 +311,7 @@ class SubgraphExecutor:
         out_specs = [specs[i] for i in op.outputs]
         self._prepare(step, in_specs, out_specs)
         for s in step.node.scratches:
-            check_budget(s.nbytes)
+            check_budget(s.nbytes, "%s (node %d) scratch needs" % (step.node.opcode, step.node.index))
             s.array = np.empty(s.shape, s.dtype)
         for s in out_specs:
             if s.shape is not None:

@@ -9,7 +9,8 @@ methods, and control-flow kernels reach it through ``Node.run_subgraph``.
 import numpy as np
 
 from ..errors import ModelError
-from .executor import MAX_ARENA_BYTES, MemoryReport, SubgraphExecutor
+from . import executor as _executor
+from .executor import MemoryReport, SubgraphExecutor
 
 __all__ = ["ModelRuntime", "MemoryReport"]
 
@@ -84,9 +85,9 @@ class ModelRuntime:
                 for d in ex.shapes[i]:
                     n *= int(d)
                 total += n * t.dtype.itemsize
-        if total > MAX_ARENA_BYTES:
+        if total > _executor.MAX_ARENA_BYTES:
             raise ModelError("subgraph %d: inputs and variables need %d bytes, more than the %d-byte limit"
-                             % (ex.index, total, MAX_ARENA_BYTES))
+                             % (ex.index, total, _executor.MAX_ARENA_BYTES))
 
     def invoke(self, subgraph=0):
         ex = self.executor(subgraph)
