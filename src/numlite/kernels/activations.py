@@ -72,12 +72,13 @@ def erfc(x):
 
 class _Float(Kernel):
     """One float input, one output of the same type and shape; quantized tensors are refused
-    (their kernels, registered by type, take precedence when they apply).
+    (their kernels, registered by type, take precedence when they apply). FLOAT16 only where
+    LiteRT's reference kernel has a half version.
 
     ``compute(x, out)`` returns the result: ``out`` filled in place or a new array (``out`` is
     None when the op computes in a wider type: float32 for half inputs, float64 for ``wide``
     ops). ``rowwise`` ops work along the last axis, so the input needs a rank."""
-    types = ("FLOAT32", "FLOAT16")
+    types = ("FLOAT32",)
     func = None
     # LiteRT's tanh is libm's (nearly correctly rounded) float function, NumPy's float32 SIMD
     # one can be an ulp off: compute in float64 and round once.
@@ -118,6 +119,7 @@ class _Float(Kernel):
 
 @register("SOFTMAX", versions=(1, 4))
 class Softmax(_Float):
+    types = ("FLOAT32", "FLOAT16")
     rowwise = True
 
     def prepare_float(self, node, x):
@@ -146,6 +148,7 @@ class LogSoftmax(_Float):
 
 @register("LOGISTIC", versions=(1, 3))
 class Logistic(_Float):
+    types = ("FLOAT32", "FLOAT16")
     # LiteRT's reference kernel saturates above this cutoff and uses exp(x) below -9.
     _UPPER = np.float32(16.619047164916992188)
     _LOWER = np.float32(-9.0)
@@ -158,6 +161,7 @@ class Logistic(_Float):
 
 @register("TANH", versions=(1, 3))
 class Tanh(_Float):
+    types = ("FLOAT32", "FLOAT16")
     wide = True
     func = np.tanh
 
@@ -220,6 +224,7 @@ class Elu(_Float):
 
 @register("GELU", versions=(1, 3))
 class Gelu(_Float):
+    types = ("FLOAT32", "FLOAT16")
     half_steps = True
     _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 

@@ -121,6 +121,7 @@ class Add(_Plain):
 
 @register("SUB", versions=(1, 5))
 class Sub(_Plain):
+    types = ("FLOAT32", "INT32", "INT64")
     fused = True
     func = np.subtract
 
@@ -134,7 +135,7 @@ class Mul(_Plain):
 
 @register("DIV", versions=(1, 2))
 class Div(_Plain):
-    types = ("FLOAT32", "FLOAT16", "INT32")
+    types = ("FLOAT32", "INT32")
     fused = True
 
     def compute(self, node, a, b, out):
@@ -168,7 +169,7 @@ class Minimum(_Extremum):
 
 @register("SQUARED_DIFFERENCE", versions=(1, 2))
 class SquaredDifference(_Plain):
-    types = ("FLOAT32", "FLOAT16", "INT32")
+    types = ("FLOAT32", "INT32")
 
     def compute(self, node, a, b, out):
         d = np.subtract(a, b, out=out)

@@ -300,11 +300,13 @@ class SpaceToDepth(_BlockRearrange):
 class _BatchSpace(Kernel):
     """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND: constant block_shape and paddings / crops."""
 
+    # LiteRT moves elements of 1, 2, 4 or 8 bytes (so not COMPLEX128, nor strings).
+    types = NUMERIC_BOOL + ("FLOAT16", "FLOAT64", "UINT16", "UINT32", "UINT64", "COMPLEX64")
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 3)
         x = inputs[0]
-        if x.type_name == "STRING":
-            raise node.unsupported("string tensors")
+        check_type(node, x, self.types)
         block = np.asarray(const_value(node, inputs[1], "block_shape"), np.int64).reshape(-1)
         pads = np.asarray(const_value(node, inputs[2], "paddings/crops"), np.int64).reshape(-1, 2)
         if np.any(block <= 0) or pads.shape[0] != block.size or len(x.shape) < 1 + block.size:

@@ -36,7 +36,8 @@ class _Plain(Kernel):
     ``out`` filled in place or a new array (``out`` is None when the op computes in a wider type:
     float32 for half inputs, float64 for ``wide`` ops).
     """
-    types = ("FLOAT32", "FLOAT16")
+    # FLOAT16 only where LiteRT's reference kernel has a half version (it refuses the others).
+    types = ("FLOAT32",)
     plain_quantized = ()
     func = None
     # LiteRT calls libm's float functions (expf, logf, …), which are (nearly) correctly
@@ -89,12 +90,14 @@ class Log(_Plain):
 
 @register("SIN", versions=(1, 2))
 class Sin(_Plain):
+    types = ("FLOAT32", "FLOAT16")
     wide = True
     func = np.sin
 
 
 @register("COS", versions=(1, 2))
 class Cos(_Plain):
+    types = ("FLOAT32", "FLOAT16")
     wide = True
     func = np.cos
 
@@ -106,6 +109,7 @@ class Square(_Plain):
 
 @register("FLOOR", versions=(1, 1))
 class Floor(_Plain):
+    types = ("FLOAT32", "FLOAT16")
     func = np.floor
 
 
@@ -117,6 +121,7 @@ class Ceil(_Plain):
 @register("ROUND", versions=(1, 1))
 class Round(_Plain):
     # LiteRT's ROUND is round-half-to-even (TF semantics), i.e. rint.
+    types = ("FLOAT32", "FLOAT16")
     func = np.rint
 
 
@@ -131,7 +136,7 @@ class Neg(_Plain):
 class Abs(_Plain):
     # int16 without quantization is plain |x| (wrapping at -32768); quantized ABS is
     # QuantizedAbs.
-    types = ("FLOAT32", "FLOAT16", "INT32", "INT16")
+    types = ("FLOAT32", "INT32", "INT16")
     func = np.abs
 
 
