@@ -61,12 +61,12 @@ def densify(values, shape, sparsity):
 @register("DENSIFY", versions=(1, 1))
 class Densify(Kernel):
     accepts_sparse = True
-    types = ("FLOAT32", "FLOAT16", "INT8")     # LiteRT's DENSIFY fails the invoke on the others
+    input_types = ("FLOAT32", "FLOAT16", "INT8")     # LiteRT's DENSIFY fails the invoke on the others
 
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 1)
         x = inputs[0]
-        check_type(node, x, self.types)
+        check_type(node, x, self.input_types)
         sparsity = x.sparsity
         if x.data is None or not sparsity:
             raise node.error("needs a constant sparse input tensor")
