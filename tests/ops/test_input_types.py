@@ -319,3 +319,21 @@ def test_densify_declared_types(type_name):
 @pytest.mark.parametrize("type_name", ["INT32", "UINT8", "FLOAT64"])
 def test_densify_types_litert_refuses(type_name):
     assert_model_refused(_densify_model(type_name), [], numlite.UnsupportedOpError)
+
+
+@pytest.mark.parametrize("level,dense_size", [(0, 1 << 26), (0, 3)])
+def test_densify_refuses_a_dense_size_off_the_shape(level, dense_size):
+    """A DENSE level's size is its dimension's: a corrupted one is refused before anything is
+    expanded (a fuzzed model once spent seconds expanding 2^26 positions only to be refused)."""
+    import copy
+    csr = copy.deepcopy(_CSR)
+    csr["dim_metadata"][level]["dense_size"] = dense_size
+    b = ModelBuilder()
+    sparse = b.const("sparse", _DENSE[_DENSE != 0].astype(np.float32))
+    b.sg.tensors[sparse].shape = _DENSE.shape
+    b.sg.tensors[sparse].sparsity = csr
+    dense = b.tensor("Densify_output", _DENSE.shape, "FLOAT32")
+    b.op("DENSIFY", [sparse], [dense])
+    b.output(dense)
+    with pytest.raises(numlite.ModelError, match="dense_size"):
+        run_numlite(b.to_bytes(), [])
