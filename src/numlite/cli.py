@@ -220,11 +220,12 @@ def op_table():
         r["versions"].add((e.lo, e.hi))
         r["variants"].add(e.variant)
         r["modules"].add(e.cls.__module__.replace("numlite.kernels.", ""))
-        types = e.types or getattr(e.cls, "input_types", None)
-        if types:
-            r["types"].update(types)
+        # A specialised registration declares its types; a generic one, its class's input_types.
+        types = e.types if e.types is not None else getattr(e.cls, "input_types", None)
+        if types is None:
+            r["any_type"] = True        # declares nothing: "checked at prepare"
         else:
-            r["any_type"] = True
+            r["types"].update(types)
     out = []
     for name in sorted(rows, key=lambda n: (n.startswith("custom:"), n)):
         r = rows[name]

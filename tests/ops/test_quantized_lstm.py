@@ -320,3 +320,13 @@ def test_numlite_refuses_what_litert_cannot_run(kwargs):
     model, feed = small_lstm(**kwargs)
     with pytest.raises(numlite.UnsupportedOpError):
         run_numlite_once(model, feed)
+
+
+def test_int16_sequence_lstm_is_refused_by_both():
+    """LiteRT has no 16x8 UNIDIRECTIONAL_SEQUENCE_LSTM either (nor LSTM, above): the integer kernel
+    claims int8 inputs only, and the float kernel refuses int16 ones."""
+    model, feed = small_lstm(in_dtype=np.int16, opcode="UNIDIRECTIONAL_SEQUENCE_LSTM")
+    with pytest.raises((RuntimeError, ValueError)):
+        run_litert(model, feed)
+    with pytest.raises(numlite.UnsupportedOpError):
+        run_numlite_once(model, feed)

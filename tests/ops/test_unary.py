@@ -9,8 +9,8 @@ from harness import _run, assert_outputs_match, check_op, examples, run_litert, 
 FLOAT_OPS = ["SQRT", "RSQRT", "EXP", "LOG", "ABS", "NEG", "SIN", "COS", "SQUARE", "FLOOR", "ZEROS_LIKE"]
 # Ops LiteRT registers only in its optimized resolver.
 BUILTIN_ONLY = ["CEIL", "ROUND"]
-# Float16 kernels LiteRT has (numlite also runs the other float ops on float16, as LiteRT
-# does only through its XNNPACK delegate, whose half approximations are not the reference).
+# Float16 kernels LiteRT's reference resolver has. The other float ops refuse float16 in both
+# runtimes (LiteRT runs them only through XNNPACK, whose half approximations are no reference).
 HALF_REF = ["NEG", "SIN", "COS", "FLOOR"]
 SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e30, -1e30, 3.5, -2.5, 0.5, 1.5, 2.5, -0.5, 1e-30, -7.0,
                     100.0], np.float32)

@@ -72,12 +72,13 @@ def erfc(x):
 
 class _Float(Kernel):
     """One float input, one output of the same type and shape; quantized tensors are refused
-    (their kernels, registered by type, take precedence when they apply).
+    (their kernels, registered by type, take precedence when they apply). ``input_types``: the
+    input types it runs: FLOAT16 only where LiteRT's reference kernel has a half version.
 
     ``compute(x, out)`` returns the result: ``out`` filled in place or a new array (``out`` is
     None when the op computes in a wider type: float32 for half inputs, float64 for ``wide``
     ops). ``rowwise`` ops work along the last axis, so the input needs a rank."""
-    types = ("FLOAT32", "FLOAT16")
+    input_types = ("FLOAT32",)
     func = None
     # LiteRT's tanh is libm's (nearly correctly rounded) float function, NumPy's float32 SIMD
     # one can be an ulp off: compute in float64 and round once.
@@ -88,7 +89,7 @@ class _Float(Kernel):
     rowwise = False
 
     def prepare(self, node, inputs, outputs):
-        x = unary_operands(node, inputs, outputs, self.types)
+        x = unary_operands(node, inputs, outputs, self.input_types)
         refuse_quantized(node, x, outputs[0])
         if self.rowwise and len(x.shape) < 1:
             raise node.error("input must have rank >= 1")
@@ -118,6 +119,7 @@ class _Float(Kernel):
 
 @register("SOFTMAX", versions=(1, 4))
 class Softmax(_Float):
+    input_types = ("FLOAT32", "FLOAT16")
     rowwise = True
 
     def prepare_float(self, node, x):
@@ -136,7 +138,7 @@ class Softmax(_Float):
 
 @register("LOG_SOFTMAX", versions=(1, 2))
 class LogSoftmax(_Float):
-    types = ("FLOAT32",)
+    input_types = ("FLOAT32",)
     rowwise = True
 
     def compute(self, x, out):
@@ -146,6 +148,7 @@ class LogSoftmax(_Float):
 
 @register("LOGISTIC", versions=(1, 3))
 class Logistic(_Float):
+    input_types = ("FLOAT32", "FLOAT16")
     # LiteRT's reference kernel saturates above this cutoff and uses exp(x) below -9.
     _UPPER = np.float32(16.619047164916992188)
     _LOWER = np.float32(-9.0)
@@ -158,6 +161,7 @@ class Logistic(_Float):
 
 @register("TANH", versions=(1, 3))
 class Tanh(_Float):
+    input_types = ("FLOAT32", "FLOAT16")
     wide = True
     func = np.tanh
 
@@ -189,13 +193,13 @@ class ReluN1To1(_Clamp):
 
 @register("RELU_0_TO_1", versions=(1, 1))
 class Relu0To1(_Clamp):
-    types = ("FLOAT32",)
+    input_types = ("FLOAT32",)
     bounds = (0, 1)
 
 
 @register("LEAKY_RELU", versions=(1, 2))
 class LeakyRelu(_Float):
-    types = ("FLOAT32",)
+    input_types = ("FLOAT32",)
 
     def prepare_float(self, node, x):
         self.alpha = node.options.alpha
@@ -220,6 +224,7 @@ class Elu(_Float):
 
 @register("GELU", versions=(1, 3))
 class Gelu(_Float):
+    input_types = ("FLOAT32", "FLOAT16")
     half_steps = True
     _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
@@ -242,13 +247,13 @@ class Gelu(_Float):
 
 class _Prelu(Kernel):
     """x >= 0 ? x : x * alpha, with alpha broadcast against x (the output keeps x's shape)."""
-    types = ("FLOAT32",)
+    input_types = ("FLOAT32",)
 
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 2)
         x, alpha = inputs
         out = outputs[0]
-        check_type(node, x, self.types)
+        check_type(node, x, self.input_types)
         same_type(node, out, x)
         self.check_alpha(node, x, alpha)
         if broadcast_shape(node, x.shape, alpha.shape) != tuple(x.shape):
@@ -285,7 +290,7 @@ class QuantizedPrelu(_Prelu):
     PreluPrepare computes them). 16x8 PRELU takes int16 input and output with an int8 alpha;
     LiteRT reads the alpha tensor through an int8 pointer whatever its type, so an int16 alpha
     contributes its first bytes — reproduced."""
-    types = ALL_QUANTIZED
+    input_types = ALL_QUANTIZED
 
     def check_alpha(self, node, x, alpha):
         if x.type_name != "INT16":
@@ -316,11 +321,11 @@ class _Quantized(Kernel):
     """One quantized input, one output of the same type and shape; int16 zero points 0 unless
     ``int16_symmetric`` is off."""
 
-    types = ALL_QUANTIZED
+    input_types = ALL_QUANTIZED
     int16_symmetric = True
 
     def prepare(self, node, inputs, outputs):
-        x = unary_operands(node, inputs, outputs, self.types)
+        x = unary_operands(node, inputs, outputs, self.input_types)
         self.type_name = x.type_name
         self.qi, self.qo = elementwise_params(node, x, outputs[0], self.int16_symmetric)
         self.qmin, self.qmax = dtype_limits(x.type_name)
@@ -445,7 +450,7 @@ class QuantizedTanh(_Table):
 class QuantizedElu(_Table):
     """int8 ELU. LiteRT's BUILTIN_REF resolver has no ELU kernel; we follow its builtin one, whose
     table rounds ties to even."""
-    types = ("INT8",)
+    input_types = ("INT8",)
     half_to_even = True
     transform = staticmethod(_elu_f32)
 
@@ -489,13 +494,13 @@ class QuantizedRelu6(_QuantizedReluX):
 
 @register("RELU_N1_TO_1", versions=(1, 1), types=EIGHT_BIT, match=quantized_input)
 class QuantizedReluN1To1(_QuantizedReluX):
-    types = EIGHT_BIT
+    input_types = EIGHT_BIT
     low, high = -1.0, 1.0
 
 
 @register("RELU_0_TO_1", versions=(1, 1), types=EIGHT_BIT, match=quantized_input)
 class QuantizedRelu0To1(_QuantizedReluX):
-    types = EIGHT_BIT
+    input_types = EIGHT_BIT
     low, high = 0.0, 1.0
 
 
@@ -537,7 +542,7 @@ class QuantizedHardSwish(_Quantized):
     "high resolution" scale (x 2^7); a "relu-ish" factor in [0, 1] is the input rescaled so that
     3.0 maps to 2^15, saturated, and shifted to [0, 1]; the product uses a truncating doubling
     multiply, which LiteRT picked because it cancels the rounding bias of the other factors."""
-    types = EIGHT_BIT
+    input_types = EIGHT_BIT
 
     def prepare_quantized(self, node, x, out):
         hires_input_scale = f32(1.0 / 128.0) * self.qi[0]

@@ -45,9 +45,9 @@ smaller_than_one = multiply_by_quantized_multiplier_smaller_than_one_exp
 class _Binary(Kernel):
     """Two same-typed inputs broadcast against each other, one output.
 
-    ``types``: the accepted input types; ``output_type``: the output's type (None: the inputs').
+    ``input_types``: the accepted input types; ``output_type``: the output's type (None: the inputs').
     ``prepare_variant(node, a, b, out)`` precomputes what the variant's eval needs."""
-    types = FLOAT_INT
+    input_types = FLOAT_INT
     output_type = None
     broadcast = True
 
@@ -55,7 +55,7 @@ class _Binary(Kernel):
         arity(node, inputs, outputs, 2)
         a, b = inputs
         out = outputs[0]
-        check_type(node, a, self.types)
+        check_type(node, a, self.input_types)
         same_type(node, b, a, "input 2")
         self.check_output(node, a, out)
         if self.broadcast:
@@ -114,27 +114,28 @@ def _division_by_zero(node, b):
 
 @register("ADD", versions=(1, 6))
 class Add(_Plain):
-    types = FLOAT_INT + ("INT16",)
+    input_types = FLOAT_INT + ("INT16",)
     fused = True
     func = np.add
 
 
 @register("SUB", versions=(1, 5))
 class Sub(_Plain):
+    input_types = ("FLOAT32", "INT32", "INT64")
     fused = True
     func = np.subtract
 
 
 @register("MUL", versions=(1, 8))
 class Mul(_Plain):
-    types = FLOAT_INT + ("INT16", "UINT32")
+    input_types = FLOAT_INT + ("INT16", "UINT32")
     fused = True
     func = np.multiply
 
 
 @register("DIV", versions=(1, 2))
 class Div(_Plain):
-    types = ("FLOAT32", "FLOAT16", "INT32")
+    input_types = ("FLOAT32", "INT32")
     fused = True
 
     def compute(self, node, a, b, out):
@@ -148,7 +149,7 @@ class Div(_Plain):
 
 class _Extremum(_Plain):
     """MAXIMUM/MINIMUM: LiteRT picks ``a if a OP b else b``, so a NaN wins only as ``b``."""
-    types = ORDERED
+    input_types = ORDERED
     plain_quantized = QUANTIZED
     pick = None
 
@@ -168,7 +169,7 @@ class Minimum(_Extremum):
 
 @register("SQUARED_DIFFERENCE", versions=(1, 2))
 class SquaredDifference(_Plain):
-    types = ("FLOAT32", "FLOAT16", "INT32")
+    input_types = ("FLOAT32", "INT32")
 
     def compute(self, node, a, b, out):
         d = np.subtract(a, b, out=out)
@@ -177,7 +178,7 @@ class SquaredDifference(_Plain):
 
 @register("POW", versions=(1, 1))
 class Pow(_Plain):
-    types = ("FLOAT32", "INT32")
+    input_types = ("FLOAT32", "INT32")
 
     def compute(self, node, a, b, out):
         if a.dtype.kind == "f":
@@ -192,7 +193,7 @@ class Pow(_Plain):
 
 @register("FLOOR_DIV", versions=(1, 3))
 class FloorDiv(_Plain):
-    types = ("FLOAT32", "INT32", "INT16", "INT8")
+    input_types = ("FLOAT32", "INT32", "INT16", "INT8")
     plain_quantized = QUANTIZED
 
     def compute(self, node, a, b, out):
@@ -206,7 +207,7 @@ class FloorDiv(_Plain):
 
 @register("FLOOR_MOD", versions=(1, 2))
 class FloorMod(_Plain):
-    types = ("FLOAT32", "INT32", "INT64", "INT16", "INT8")
+    input_types = ("FLOAT32", "INT32", "INT64", "INT16", "INT8")
     plain_quantized = QUANTIZED
 
     def compute(self, node, a, b, out):
@@ -221,20 +222,20 @@ class FloorMod(_Plain):
 @register("ATAN2", versions=(1, 1))
 class Atan2(_Plain):
     # LiteRT's ATAN2 does not broadcast: both operands must have the same shape.
-    types = ("FLOAT32",)
+    input_types = ("FLOAT32",)
     broadcast = False
     func = np.arctan2
 
 
 @register("LOGICAL_AND", versions=(1, 1))
 class LogicalAnd(_Plain):
-    types = ("BOOL",)
+    input_types = ("BOOL",)
     func = np.logical_and
 
 
 @register("LOGICAL_OR", versions=(1, 1))
 class LogicalOr(_Plain):
-    types = ("BOOL",)
+    input_types = ("BOOL",)
     func = np.logical_or
 
 
@@ -243,7 +244,7 @@ class LogicalOr(_Plain):
 class _Quantized(_Binary):
     """8/16-bit inputs with quantization parameters (registered by type, taking precedence over
     the float kernels when they apply)."""
-    types = QUANTIZED
+    input_types = QUANTIZED
 
     def prepare_variant(self, node, a, b, out):
         self.q1, self.q2 = qparams(node, a, "input 1").pair, qparams(node, b, "input 2").pair
@@ -356,7 +357,7 @@ class QuantizedMul(_Quantized):
 
 @register("SQUARED_DIFFERENCE", versions=(1, 2), types=("INT8",), match=quantized_input)
 class QuantizedSquaredDifference(_Quantized):
-    types = ("INT8",)
+    input_types = ("INT8",)
     left_shift = 7
 
     def prepare_quantized(self, node, a, out):
@@ -455,9 +456,10 @@ def _comparison(opcode, versions, func, equality):
     """The float/integer and the quantized kernel of one comparison. LiteRT rescales int16 only
     in EQUAL / NOT_EQUAL (which also take BOOL); LESS ... compare raw int16 values."""
     name = opcode.title().replace("_", "")
-    plain = type(name, (_Compare,), {"types": ORDERED + (("BOOL",) if equality else ()), "func": func})
+    plain_types = ORDERED + (("BOOL",) if equality else ())
+    plain = type(name, (_Compare,), {"input_types": plain_types, "func": func})
     quantized_types = QUANTIZED if equality else ("INT8", "UINT8")
-    quantized = type("Quantized" + name, (_QuantizedCompare,), {"types": quantized_types, "func": func})
+    quantized = type("Quantized" + name, (_QuantizedCompare,), {"input_types": quantized_types, "func": func})
     register(opcode, versions=versions)(plain)
     register(opcode, versions=versions, types=quantized_types, match=quantized_input)(quantized)
     return plain, quantized
@@ -475,6 +477,7 @@ GreaterEqual, QuantizedGreaterEqual = _comparison("GREATER_EQUAL", (1, 3), np.gr
 
 class _Select(Kernel):
     """condition ? x : y for any element type (the values are only moved)."""
+    input_types = ("BOOL",)     # input 0 is the condition
 
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 3)

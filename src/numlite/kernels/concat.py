@@ -35,10 +35,12 @@ def _same_typed(node, specs, ref, types):
 
 @register("CONCATENATION", versions=(1, 7))
 class Concatenation(Kernel):
+    input_types = NUMERIC_BOOL
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, MANY, required=len(inputs))
         out = outputs[0]
-        _same_typed(node, inputs[1:] + [out], inputs[0], NUMERIC_BOOL)
+        _same_typed(node, inputs[1:] + [out], inputs[0], self.input_types)
         act = node.options.fused_activation_function
         # LiteRT refuses any fused activation on CONCATENATION (its kernels never applied one).
         if act != Act.NONE:
@@ -94,9 +96,11 @@ class Concatenation(Kernel):
 
 @register("PACK", versions=(1, 5))
 class Pack(Kernel):
+    input_types = NUMERIC
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, MANY, required=len(inputs))
-        _same_typed(node, inputs[1:] + [outputs[0]], inputs[0], NUMERIC)
+        _same_typed(node, inputs[1:] + [outputs[0]], inputs[0], self.input_types)
         count = int(node.options.values_count)
         if count != len(inputs):
             raise node.error("values_count %d but %d inputs" % (count, len(inputs)))
@@ -136,11 +140,12 @@ class _Split(ValueShapedKernel):
 class Split(_Split):
     value_inputs = (0,)
     data_input = 1
+    input_types = ("INT32",)        # input 0 is the axis
 
     def check(self, node, inputs, outputs):
         arity(node, inputs, outputs, 2, ANY)
         ax, x = inputs
-        check_type(node, ax, ("INT32",), "axis")
+        check_type(node, ax, self.input_types, "axis")
         check_type(node, x, NUMERIC)
         for o in outputs:
             same_type(node, o, x)
@@ -161,9 +166,10 @@ class Split(_Split):
 class SplitV(_Split):
     value_inputs = (1, 2)
     data_input = 0
+    input_types = NUMERIC
 
     def check(self, node, inputs, outputs):
-        data_operands(node, inputs, outputs, 3, NUMERIC, ANY)
+        data_operands(node, inputs, outputs, 3, self.input_types, ANY)
         sizes, axis = inputs[1], inputs[2]
         check_type(node, sizes, INDEX_TYPES, "size_splits")
         check_type(node, axis, ("INT32",), "axis")
@@ -186,8 +192,10 @@ class SplitV(_Split):
 
 @register("UNPACK", versions=(1, 6))
 class Unpack(Kernel):
+    input_types = ("FLOAT32", "INT8", "UINT8", "INT16", "INT32", "BOOL")
+
     def prepare(self, node, inputs, outputs):
-        x = data_operands(node, inputs, outputs, 1, ("FLOAT32", "INT8", "UINT8", "INT16", "INT32", "BOOL"), ANY)
+        x = data_operands(node, inputs, outputs, 1, self.input_types, ANY)
         axis = norm_axis(node, int(node.options.axis), len(x.shape))
         num = int(node.options.num)
         if num != len(outputs) or x.shape[axis] != num:

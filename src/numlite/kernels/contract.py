@@ -206,6 +206,10 @@ class Kernel:
     variant = "reference"
     #: Kernels that read sparse constants (DENSIFY) say so; others never see them.
     accepts_sparse = False
+    #: The TensorType names of input 0 that ``prepare`` accepts, e.g. ``("FLOAT32", "INT32")``:
+    #: what ``numlite ops`` lists for a generic registration (a specialised one declares its types
+    #: with ``register(..., types=...)``). Every builtin kernel declares them; None: undeclared.
+    input_types = None
 
     @classmethod
     def supports(cls, node, inputs, outputs):

@@ -56,9 +56,10 @@ class _Reshaped(ValueShapedKernel):
 @register("RESHAPE", versions=(1, 1))
 class Reshape(_Reshaped):
     value_inputs = (1,)
+    input_types = ALL_TYPES
 
     def check(self, node, inputs, outputs):
-        data_operands(node, inputs, outputs, (1, 2), ALL_TYPES)
+        data_operands(node, inputs, outputs, (1, 2), self.input_types)
         shape_in = inputs[1] if len(inputs) == 2 else None
         # LiteRT takes the shape from the second input only when it is an int32 vector; anything
         # else (scalar, int64, missing) falls back to the new_shape option.
@@ -80,8 +81,10 @@ class Reshape(_Reshaped):
 
 @register("SQUEEZE", versions=(1, 2))
 class Squeeze(_Reshaped):
+    input_types = ALL_TYPES
+
     def check(self, node, inputs, outputs):
-        data_operands(node, inputs, outputs, 1, ALL_TYPES)
+        data_operands(node, inputs, outputs, 1, self.input_types)
 
     def plan(self, node, shapes, values):
         shape = shapes[0]
@@ -100,9 +103,10 @@ class Squeeze(_Reshaped):
 @register("EXPAND_DIMS", versions=(1, 1))
 class ExpandDims(_Reshaped):
     value_inputs = (1,)
+    input_types = ALL_TYPES
 
     def check(self, node, inputs, outputs):
-        data_operands(node, inputs, outputs, 2, ALL_TYPES)
+        data_operands(node, inputs, outputs, 2, self.input_types)
         check_type(node, inputs[1], INDEX_TYPES, "axis")
         check_same_params(node, inputs[0], outputs[0])
 
@@ -117,8 +121,13 @@ class ExpandDims(_Reshaped):
 
 @register("SHAPE", versions=(1, 1))
 class Shape(Kernel):
+    # Any tensor with data (LiteRT reads only the shape), packed sub-byte constants included.
+    input_types = ALL_TYPES + ("FLOAT16", "FLOAT64", "UINT16", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128",
+                               "INT4", "UINT4", "INT2")
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 1)
+        check_type(node, inputs[0], self.input_types)
         # The schema's default out_type is FLOAT32 (0), which LiteRT refuses like any type other
         # than INT32 / INT64.
         out_type = node.options.out_type
@@ -138,11 +147,12 @@ class Shape(Kernel):
 @register("FILL", versions=(1, 5))
 class Fill(ValueShapedKernel):
     value_inputs = (0,)
+    input_types = INDEX_TYPES       # input 0 is the output shape
 
     def check(self, node, inputs, outputs):
         arity(node, inputs, outputs, 2)
         dims, value = inputs
-        check_type(node, dims, INDEX_TYPES, "dims")
+        check_type(node, dims, self.input_types, "dims")
         check_type(node, value, ALL_TYPES, "value")
         if len(dims.shape) != 1:
             raise node.error("dims must be a vector")
@@ -168,7 +178,7 @@ class _IndexVectorDriven(ValueShapedKernel):
     value_inputs = (1,)
 
     def check(self, node, inputs, outputs):
-        data_operands(node, inputs, outputs, 2, self.types)
+        data_operands(node, inputs, outputs, 2, self.input_types)
         check_type(node, inputs[1], INDEX_TYPES, self.what)
 
     def per_dimension(self, node, shape, values):
@@ -181,7 +191,7 @@ class _IndexVectorDriven(ValueShapedKernel):
 
 @register("BROADCAST_TO", versions=(2, 4))
 class BroadcastTo(_IndexVectorDriven):
-    types, what = NUMERIC_BOOL, "shape"
+    input_types, what = NUMERIC_BOOL, "shape"
 
     def check(self, node, inputs, outputs):
         super().check(node, inputs, outputs)
@@ -204,7 +214,7 @@ class BroadcastTo(_IndexVectorDriven):
 
 @register("TILE", versions=(1, 3))
 class Tile(_IndexVectorDriven):
-    types, what = ALL_TYPES, "multiples"
+    input_types, what = ALL_TYPES, "multiples"
 
     def plan(self, node, shapes, values):
         mult = self.per_dimension(node, shapes[0], values)
@@ -220,7 +230,7 @@ class Tile(_IndexVectorDriven):
 
 @register("TRANSPOSE", versions=(1, 9))
 class Transpose(_IndexVectorDriven):
-    types, what = NUMERIC_BOOL, "perm"
+    input_types, what = NUMERIC_BOOL, "perm"
 
     def plan(self, node, shapes, values):
         rank = len(shapes[0])
@@ -236,8 +246,10 @@ class Transpose(_IndexVectorDriven):
 
 @register("REVERSE_V2", versions=(1, 4))
 class ReverseV2(Kernel):
+    input_types = NUMERIC_BOOL
+
     def prepare(self, node, inputs, outputs):
-        x, ax = data_operands(node, inputs, outputs, 2, NUMERIC_BOOL), inputs[1]
+        x, ax = data_operands(node, inputs, outputs, 2, self.input_types), inputs[1]
         check_type(node, ax, ("INT32",), "axis")
         if len(ax.shape) != 1 or ax.shape[0] == 0:
             raise node.error("axis must be a vector")
@@ -263,8 +275,10 @@ class _BlockRearrange(Kernel):
     """DEPTH_TO_SPACE / SPACE_TO_DEPTH on NHWC tensors (TensorFlow's DCR channel order). Both are
     one 6-D transpose that swaps axes 2 and 3 between an input view and an output view."""
 
+    input_types = ("FLOAT32", "UINT8", "INT8", "INT32", "INT64")
+
     def prepare(self, node, inputs, outputs):
-        x = data_operands(node, inputs, outputs, 1, ("FLOAT32", "UINT8", "INT8", "INT32", "INT64"))
+        x = data_operands(node, inputs, outputs, 1, self.input_types)
         if len(x.shape) != 4:
             raise node.error("input must be 4-D (NHWC), got shape %s" % (x.shape,))
         bs = int(node.options.block_size)
@@ -300,11 +314,13 @@ class SpaceToDepth(_BlockRearrange):
 class _BatchSpace(Kernel):
     """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND: constant block_shape and paddings / crops."""
 
+    # LiteRT moves elements of 1, 2, 4 or 8 bytes (so not COMPLEX128, nor strings).
+    input_types = NUMERIC_BOOL + ("FLOAT16", "FLOAT64", "UINT16", "UINT32", "UINT64", "COMPLEX64")
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 3)
         x = inputs[0]
-        if x.type_name == "STRING":
-            raise node.unsupported("string tensors")
+        check_type(node, x, self.input_types)
         block = np.asarray(const_value(node, inputs[1], "block_shape"), np.int64).reshape(-1)
         pads = np.asarray(const_value(node, inputs[2], "paddings/crops"), np.int64).reshape(-1, 2)
         if np.any(block <= 0) or pads.shape[0] != block.size or len(x.shape) < 1 + block.size:
@@ -375,9 +391,10 @@ class BatchToSpaceND(_BatchSpace):
 @register("RANGE", versions=(1, 2))
 class Range(ValueShapedKernel):
     value_inputs = (0, 1, 2)
+    input_types = ("INT32", "FLOAT32", "INT64")
 
     def check(self, node, inputs, outputs):
-        start = data_operands(node, inputs, outputs, 3, ("INT32", "FLOAT32", "INT64"))
+        start = data_operands(node, inputs, outputs, 3, self.input_types)
         for s, what in ((inputs[1], "limit"), (inputs[2], "delta")):
             same_type(node, s, start, what)
 

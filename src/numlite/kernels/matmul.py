@@ -39,6 +39,8 @@ class FullyConnected(Kernel):
     The quantized and hybrid kernels below share this prepare and eval; they differ in
     ``setup``, ``weights`` and ``product`` (rows x weights → output)."""
 
+    input_types = FLOAT     # the hybrid kernel's too
+
     def prepare(self, node, inputs, outputs):
         fmt = node.options.weights_format
         if fmt != WeightsFormat.DEFAULT:
@@ -180,6 +182,8 @@ class BatchMatMul(Kernel):
 
     The quantized and hybrid kernels below share this prepare; they differ in ``setup`` and
     ``eval``."""
+
+    input_types = FLOAT     # the hybrid kernel's too
 
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 2)

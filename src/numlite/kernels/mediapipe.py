@@ -22,6 +22,8 @@ from .registry import register
 
 @register("Convolution2DTransposeBias", versions=(1, 1), custom=True)
 class Convolution2DTransposeBias(Kernel):
+    input_types = ("FLOAT32",)
+
     def prepare(self, node, inputs, outputs):
         raw = node.custom_options or b""
         arity(node, inputs, outputs, 3)

@@ -22,6 +22,9 @@ from .registry import register
 
 @register("L2_NORMALIZATION", versions=(1, 2))
 class L2Normalization(Kernel):
+    # float32, and int8 / uint8 with quantization (unquantized 8-bit inputs are refused).
+    input_types = ("FLOAT32", "INT8", "UINT8")
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 1)
         x, out = inputs[0], outputs[0]
@@ -70,10 +73,12 @@ class L2Normalization(Kernel):
 
 @register("LOCAL_RESPONSE_NORMALIZATION", versions=(1, 1))
 class LocalResponseNormalization(Kernel):
+    input_types = ("FLOAT32",)
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 1)
         x = inputs[0]
-        check_type(node, x, ("FLOAT32",))
+        check_type(node, x, self.input_types)
         if len(x.shape) != 4:
             raise node.error("needs a 4-D input")
         outputs[0].shape = x.shape

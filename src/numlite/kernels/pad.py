@@ -14,9 +14,10 @@ from .registry import register
 class _PadBase(ValueShapedKernel):
     value_inputs = (1,)
     max_rank = 5
+    input_types = NUMERIC_BOOL
 
     def check_common(self, node, inputs, outputs, n_in):
-        x, p = data_operands(node, inputs, outputs, n_in, NUMERIC_BOOL), inputs[1]
+        x, p = data_operands(node, inputs, outputs, n_in, self.input_types), inputs[1]
         check_type(node, p, INDEX_TYPES, "paddings")
         if len(p.shape) != 2 or p.shape[1] != 2 or p.shape[0] != len(x.shape):
             raise node.error("paddings shape %s does not fit input rank %d" % (p.shape, len(x.shape)))

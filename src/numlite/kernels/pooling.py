@@ -29,11 +29,12 @@ class _Pool(Kernel):
     each eval), the reduction over the taps into the output (or an accumulator), ``finish``."""
 
     fill = 0.0
+    input_types = FLOAT
 
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 1)
         x, out = inputs[0], outputs[0]
-        self.check_types(node, x)
+        check_type(node, x, self.input_types)
         same_type(node, out, x)
         check_rank(node, x, 4, "input")
         n, h, w, c = x.shape
@@ -43,9 +44,6 @@ class _Pool(Kernel):
         self.acc = None
         self.setup(node, x, out)
         self.buf = self.win.scratch(node, n, c, x.dtype)
-
-    def check_types(self, node, x):
-        check_type(node, x, FLOAT)
 
     def setup(self, node, x, out):
         self.clamp = float_clamp(node, node.options.fused_activation_function)
@@ -125,9 +123,7 @@ class QuantizedAveragePool2D(AveragePool2D):
     rounding halves away from zero: ``acc > 0 ? (acc + n/2) / n : (acc - n/2) / n``."""
 
     fill = 0
-
-    def check_types(self, node, x):
-        pass    # registered for the quantized types
+    input_types = QUANTIZED
 
     def setup(self, node, x, out):
         self.lo, self.hi = quantized_clamp(node, out)
@@ -147,8 +143,7 @@ class QuantizedMaxPool2D(MaxPool2D):
     """Max of the taps inside the image (padding holds the type's lowest value, so it never wins),
     then the fused activation as a clamp in the output's quantized domain."""
 
-    def check_types(self, node, x):
-        pass    # registered for the quantized types
+    input_types = QUANTIZED
 
     def setup(self, node, x, out):
         self.lo, self.hi = quantized_clamp(node, out)

@@ -30,10 +30,12 @@ def _affine_params(node, spec, rank):
 
 @register("DEQUANTIZE", versions=(1, 9))
 class Dequantize(Kernel):
+    input_types = ("INT8", "UINT8", "INT16", "FLOAT16", "INT4")
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 1)
         x = inputs[0]
-        check_type(node, x, ("INT8", "UINT8", "INT16", "FLOAT16", "INT4"))
+        check_type(node, x, self.input_types)
         if outputs[0].type_name != "FLOAT32":
             raise node.error("output type %s, expected FLOAT32" % outputs[0].type_name)
         outputs[0].shape = x.shape
@@ -71,6 +73,8 @@ class Quantize(Kernel):
     case: int8↔uint8 with an effective multiplier of exactly 1 (M = 2^30, shift 1) and zero points
     128 apart is a bit flip of the sign bit (x ^ 0x80), which is what the general formula gives as
     well — no separate path is needed."""
+
+    input_types = tuple(_TARGETS)
 
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 1)

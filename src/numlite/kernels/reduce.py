@@ -52,12 +52,13 @@ def _highest(dtype):
 
 
 class _Reduce(ValueShapedKernel):
-    """Shared prepare of the axis-tensor reductions. ``reduce(x, axes)`` is the math on raw values;
-    ops with LiteRT integer kernels list their ``quantized_types`` and implement
-    ``check_quantized`` (does the integer math apply?) and ``reduce_quantized(x, axes, count)``."""
+    """Shared prepare of the axis-tensor reductions. ``input_types``: the input types the op
+    runs; ``reduce(x, axes)`` is the math on raw values; ops with LiteRT integer kernels list
+    their ``quantized_types`` (also in ``input_types``) and implement ``check_quantized`` (does
+    the integer math apply?) and ``reduce_quantized(x, axes, count)``."""
 
     value_inputs = (1,)
-    types = ("FLOAT32", "INT32", "INT64", "BOOL")
+    input_types = ("FLOAT32", "INT32", "INT64", "BOOL")
     quantized_types = ()
 
     def check(self, node, inputs, outputs):
@@ -67,7 +68,7 @@ class _Reduce(ValueShapedKernel):
         check_type(node, inputs[1], ("INT32",), "axis")
         if x.type_name in QUANTIZED and not self.quantized_types:
             raise node.unsupported("quantized %s reduction is not implemented" % x.type_name)
-        check_type(node, x, self.types + self.quantized_types)
+        check_type(node, x, self.input_types)
         same_type(node, out, x)
         self.keep_dims = bool(node.options.keep_dims)
         self.integer = False
@@ -104,6 +105,7 @@ class _Reduce(ValueShapedKernel):
 
 class _MeanOrSum(_Reduce):
     quantized_types = QUANTIZED
+    input_types = _Reduce.input_types + QUANTIZED
 
     def check_quantized(self, node, x, out):
         if not self.out_scale:
@@ -129,7 +131,7 @@ def _mean_multiplier(mult, shift, count):
 
 @register("MEAN", versions=(1, 3))
 class Mean(_MeanOrSum):
-    types = ("FLOAT32", "INT32", "INT64")
+    input_types = ("FLOAT32", "INT32", "INT64") + QUANTIZED
     compute_sum = False
 
     def reduce(self, x, axes):
@@ -153,11 +155,9 @@ class Sum(_MeanOrSum):
     output bytes is written (the rest is left uninitialised), so numlite refuses int16 SUM."""
 
     compute_sum = True
+    input_types = ("FLOAT32", "INT32", "INT64", "BOOL", "INT8", "UINT8")     # not INT16 (above)
 
     def check_quantized(self, node, x, out):
-        if x.type_name == "INT16":
-            raise node.unsupported("int16 SUM: LiteRT's reference kernel reads int16 data as uint8 bytes "
-                                   "and leaves half the output uninitialised")
         super().check_quantized(node, x, out)
         if x.type_name == "INT8":
             self.lo, self.hi = fp.dtype_range(np.uint8)
@@ -185,6 +185,7 @@ class ReduceProd(_Reduce):
     Without quantization LiteRT multiplies raw values in the tensor's own type (wrapping)."""
 
     quantized_types = QUANTIZED
+    input_types = _Reduce.input_types + QUANTIZED
 
     def check_quantized(self, node, x, out):
         if not is_quantized(x):
@@ -222,6 +223,7 @@ class _Select(_Reduce):
     quantization."""
 
     quantized_types = QUANTIZED
+    input_types = _Reduce.input_types + QUANTIZED
 
     def check_quantized(self, node, x, out):
         if tensor_params(x) != tensor_params(out):
@@ -243,7 +245,7 @@ class ReduceMin(_Select):
 
 @register("REDUCE_ANY", versions=(1, 1))
 class ReduceAny(_Reduce):
-    types = ("BOOL",)
+    input_types = ("BOOL",)
 
     def reduce(self, x, axes):
         return np.any(x, axis=axes)
@@ -251,7 +253,7 @@ class ReduceAny(_Reduce):
 
 @register("REDUCE_ALL", versions=(1, 1))
 class ReduceAll(_Reduce):
-    types = ("BOOL",)
+    input_types = ("BOOL",)
 
     def reduce(self, x, axes):
         return np.all(x, axis=axes)
@@ -261,11 +263,12 @@ class ReduceAll(_Reduce):
 
 class _ArgReduce(ValueShapedKernel):
     value_inputs = (1,)
+    input_types = ("FLOAT32", "UINT8", "INT8", "INT32", "BOOL")
 
     def check(self, node, inputs, outputs):
         arity(node, inputs, outputs, 2)
         x, ax = inputs
-        check_type(node, x, ("FLOAT32", "UINT8", "INT8", "INT32", "BOOL"))
+        check_type(node, x, self.input_types)
         check_type(node, ax, INDEX_TYPES, "axis")
         if int(np.prod(ax.shape)) != 1:
             raise node.error("axis must hold exactly one value")
@@ -303,10 +306,12 @@ class ArgMin(_ArgReduce):
 
 @register("CUMSUM", versions=(1, 1))
 class Cumsum(Kernel):
+    input_types = ("FLOAT32", "INT32", "INT64")
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 2)
         x = inputs[0]
-        check_type(node, x, ("FLOAT32", "INT32", "INT64"))
+        check_type(node, x, self.input_types)
         rank = len(x.shape)
         axis = int(np.asarray(const_value(node, inputs[1], "axis")).reshape(-1)[0])
         if not -rank <= axis < rank:
@@ -328,10 +333,12 @@ class Cumsum(Kernel):
 
 @register("TOPK_V2", versions=(1, 3))
 class TopKV2(Kernel):
+    input_types = ("FLOAT32", "INT32", "INT64", "UINT8", "INT8", "INT16")
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 2, 2)
         x = inputs[0]
-        check_type(node, x, ("FLOAT32", "INT32", "INT64", "UINT8", "INT8", "INT16"))
+        check_type(node, x, self.input_types)
         k = int(np.asarray(const_value(node, inputs[1], "k")).reshape(-1)[0])
         if not 0 <= k <= (x.shape[-1] if x.shape else 0):
             raise node.error("k=%d exceeds the last dimension of %s" % (k, x.shape))

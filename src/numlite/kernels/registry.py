@@ -31,8 +31,9 @@ fast_variant_errors = []   # why the optional fast package could not be loaded, 
 
 class Entry:
     """One registration: versions ``lo``..``hi`` of an op served by ``cls`` (a ``variant``);
-    ``types``: the input-0 types it declares (None: any it accepts at prepare); ``applies``:
-    the predicate of a specialised registration (None for the generic one)."""
+    ``types``: the input-0 types a specialised registration takes over (None for a generic one,
+    whose types are its class's ``input_types``); ``applies``: the predicate of a specialised
+    registration (None for the generic one)."""
 
     __slots__ = ("lo", "hi", "variant", "cls", "applies", "types")
 
@@ -51,7 +52,9 @@ def register(opcode, versions=(1, 1), variant="reference", types=None, match=Non
     ``types``: the input-0 tensor types (e.g. ``("INT8", "UINT8")``) this class handles;
     ``match``: a predicate ``match(inputs) -> bool`` on the node's input TensorSpecs (e.g. float
     input with int8 weights for hybrid kernels). A specialised class (types and/or match) takes
-    precedence over the generic class of the same op whenever it applies.
+    precedence over the generic class of the same op whenever it applies. A class registered
+    without ``types`` declares the input-0 types it accepts in its ``input_types`` attribute
+    (``numlite ops`` lists them; the op coverage check wants a LiteRT test for each).
     """
     lo, hi = versions
     tset = tuple(types) if types else None

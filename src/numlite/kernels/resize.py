@@ -71,10 +71,10 @@ class _Resize(ValueShapedKernel):
     the sampling of both axes."""
 
     value_inputs = (1,)
-    types = ()
+    input_types = ()
 
     def check(self, node, inputs, outputs):
-        x, size = data_operands(node, inputs, outputs, 2, self.types), inputs[1]
+        x, size = data_operands(node, inputs, outputs, 2, self.input_types), inputs[1]
         check_type(node, size, ("INT32",), "size")
         if len(x.shape) != 4:
             raise node.error("input must be 4-D (NHWC), got shape %s" % (x.shape,))
@@ -93,7 +93,7 @@ class _Resize(ValueShapedKernel):
 
 @register("RESIZE_NEAREST_NEIGHBOR", versions=(1, 4))
 class ResizeNearestNeighbor(_Resize):
-    types = ("FLOAT32", "INT8", "UINT8", "INT16", "INT32", "BOOL")
+    input_types = ("FLOAT32", "INT8", "UINT8", "INT16", "INT32", "BOOL")
 
     def sampling(self, in_size, out_size):
         pos = (np.arange(out_size, dtype=_F) + _F(0.5 if self.half else 0.0)) * _scale_f32(in_size, out_size, self.align)
@@ -111,7 +111,7 @@ class ResizeNearestNeighbor(_Resize):
 
 @register("RESIZE_BILINEAR", versions=(1, 4))
 class ResizeBilinear(_Resize):
-    types = ("FLOAT32", "INT8", "UINT8", "INT16")
+    input_types = ("FLOAT32", "INT8", "UINT8", "INT16")
 
     def check(self, node, inputs, outputs):
         super().check(node, inputs, outputs)

@@ -104,9 +104,10 @@ def _ceil_div(a, b):
 @register("STRIDED_SLICE", versions=(1, 8))
 class StridedSlice(ValueShapedKernel):
     value_inputs = (1, 2, 3)
+    input_types = ALL_TYPES
 
     def check(self, node, inputs, outputs):
-        x = data_operands(node, inputs, outputs, 4, ALL_TYPES)
+        x = data_operands(node, inputs, outputs, 4, self.input_types)
         for k, what in ((1, "begin"), (2, "end"), (3, "strides")):
             check_type(node, inputs[k], ("INT32",), what)
             if len(inputs[k].shape) != 1:
@@ -157,9 +158,10 @@ class StridedSlice(ValueShapedKernel):
 @register("SLICE", versions=(1, 8))
 class Slice(ValueShapedKernel):
     value_inputs = (1, 2)
+    input_types = ALL_TYPES
 
     def check(self, node, inputs, outputs):
-        x, b, s = data_operands(node, inputs, outputs, 3, ALL_TYPES), inputs[1], inputs[2]
+        x, b, s = data_operands(node, inputs, outputs, 3, self.input_types), inputs[1], inputs[2]
         check_type(node, b, INDEX_TYPES, "begin")
         same_type(node, s, b, "size")
         if len(b.shape) != 1 or b.shape != s.shape or b.shape[0] != len(x.shape):
@@ -187,8 +189,10 @@ class Slice(ValueShapedKernel):
 
 @register("GATHER", versions=(1, 8))
 class Gather(Kernel):
+    input_types = ALL_TYPES
+
     def prepare(self, node, inputs, outputs):
-        x, pos = data_operands(node, inputs, outputs, 2, ALL_TYPES), inputs[1]
+        x, pos = data_operands(node, inputs, outputs, 2, self.input_types), inputs[1]
         check_type(node, pos, _POSITION_TYPES, "positions")
         rank, prank = len(x.shape), len(pos.shape)
         if x.type_name == "STRING" and rank != 1:
@@ -226,8 +230,10 @@ class Gather(Kernel):
 
 @register("GATHER_ND", versions=(1, 6))
 class GatherNd(Kernel):
+    input_types = ALL_TYPES
+
     def prepare(self, node, inputs, outputs):
-        x, idx = data_operands(node, inputs, outputs, 2, ALL_TYPES), inputs[1]
+        x, idx = data_operands(node, inputs, outputs, 2, self.input_types), inputs[1]
         check_type(node, idx, _POSITION_TYPES, "indices")
         if len(x.shape) < 1 or len(idx.shape) < 1:
             raise node.error("params and indices need rank >= 1")
@@ -254,10 +260,11 @@ class Where(ValueShapedKernel):
     """The coordinates of the true (non-zero) elements: its output shape is their count."""
 
     value_inputs = (0,)
+    input_types = ("BOOL", "FLOAT32", "INT8", "UINT8", "INT32", "INT64")
 
     def check(self, node, inputs, outputs):
         arity(node, inputs, outputs, 1)
-        check_type(node, inputs[0], ("BOOL", "FLOAT32", "INT8", "UINT8", "INT32", "INT64"), "condition")
+        check_type(node, inputs[0], self.input_types, "condition")
         check_type(node, outputs[0], ("INT64",), "output")
 
     def plan(self, node, shapes, values):
@@ -272,10 +279,12 @@ class Where(ValueShapedKernel):
 
 @register("ONE_HOT", versions=(1, 1))
 class OneHot(Kernel):
+    input_types = INDEX_TYPES       # input 0 is the indices
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 4)
         idx, depth = inputs[0], inputs[1]
-        check_type(node, idx, ("INT32", "INT64"), "indices")
+        check_type(node, idx, self.input_types, "indices")
         # LiteRT's Prepare accepts int16 on/off values but its Eval has no int16 case and fails.
         check_type(node, inputs[2], ("FLOAT32", "INT32", "INT64", "INT8", "UINT8", "BOOL"), "on_value")
         d = int(np.asarray(const_value(node, depth, "depth")).reshape(-1)[0])

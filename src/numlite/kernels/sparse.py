@@ -4,7 +4,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .contract import Kernel
-from .operands import arity
+from .operands import arity, check_type
 from .registry import register
 
 
@@ -22,11 +22,17 @@ def densify(values, shape, sparsity):
     for k, d in enumerate(block_map):
         lvl = levels[order.index(rank + k)]
         block_sizes[d] = int(lvl.get("dense_size", 0))
+        if not 0 <= d < rank or block_sizes[d] <= 0 or shape[d] % block_sizes[d]:
+            raise ModelError("sparse tensor: block size %d does not fit dimension %d of %s"
+                             % (block_sizes[d], d, shape))
     pos = np.zeros(1, np.int64)           # position in the previous level (CSR parent index)
     coords = [np.zeros(1, np.int64) for _ in order]
     for lvl_i, (dim, meta) in enumerate(zip(order, levels)):
         if meta.get("format", 0) == 0:     # DENSE
             n = int(meta.get("dense_size", 0))
+            # (Checked first: a wrong size would only be caught after expanding that many positions.)
+            if dim < rank and n != shape[dim] // block_sizes.get(dim, 1):
+                raise ModelError("sparse tensor: dense_size %d for dimension %d of %s" % (n, dim, shape))
             coords = [np.repeat(c, n) for c in coords]
             here = np.tile(np.arange(n, dtype=np.int64), pos.size)
             pos = np.repeat(pos, n) * n + here
@@ -61,10 +67,12 @@ def densify(values, shape, sparsity):
 @register("DENSIFY", versions=(1, 1))
 class Densify(Kernel):
     accepts_sparse = True
+    input_types = ("FLOAT32", "FLOAT16", "INT8")     # LiteRT's DENSIFY fails the invoke on the others
 
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 1)
         x = inputs[0]
+        check_type(node, x, self.input_types)
         sparsity = x.sparsity
         if x.data is None or not sparsity:
             raise node.error("needs a constant sparse input tensor")

@@ -31,12 +31,14 @@ F32 = np.float32
 class _Plain(Kernel):
     """One input, one output of the same type and shape.
 
-    Subclasses set ``types``, ``plain_quantized`` (integer types whose quantization LiteRT
-    ignores) and ``func`` (a ufunc) or override ``compute(x, out)``, which returns the result:
+    Subclasses set ``input_types`` (the input types it runs, as `numlite ops` lists them),
+    ``plain_quantized`` (integer types whose quantization LiteRT ignores) and ``func`` (a ufunc)
+    or override ``compute(x, out)``, which returns the result:
     ``out`` filled in place or a new array (``out`` is None when the op computes in a wider type:
     float32 for half inputs, float64 for ``wide`` ops).
     """
-    types = ("FLOAT32", "FLOAT16")
+    # FLOAT16 only where LiteRT's reference kernel has a half version (it refuses the others).
+    input_types = ("FLOAT32",)
     plain_quantized = ()
     func = None
     # LiteRT calls libm's float functions (expf, logf, …), which are (nearly) correctly
@@ -45,7 +47,7 @@ class _Plain(Kernel):
     wide = False
 
     def prepare(self, node, inputs, outputs):
-        x = unary_operands(node, inputs, outputs, self.types)
+        x = unary_operands(node, inputs, outputs, self.input_types)
         if x.type_name not in self.plain_quantized:
             refuse_quantized(node, x, outputs[0])
         if self.wide and x.dtype.kind == "f":
@@ -89,12 +91,14 @@ class Log(_Plain):
 
 @register("SIN", versions=(1, 2))
 class Sin(_Plain):
+    input_types = ("FLOAT32", "FLOAT16")
     wide = True
     func = np.sin
 
 
 @register("COS", versions=(1, 2))
 class Cos(_Plain):
+    input_types = ("FLOAT32", "FLOAT16")
     wide = True
     func = np.cos
 
@@ -106,6 +110,7 @@ class Square(_Plain):
 
 @register("FLOOR", versions=(1, 1))
 class Floor(_Plain):
+    input_types = ("FLOAT32", "FLOAT16")
     func = np.floor
 
 
@@ -117,12 +122,13 @@ class Ceil(_Plain):
 @register("ROUND", versions=(1, 1))
 class Round(_Plain):
     # LiteRT's ROUND is round-half-to-even (TF semantics), i.e. rint.
+    input_types = ("FLOAT32", "FLOAT16")
     func = np.rint
 
 
 @register("NEG", versions=(1, 1))
 class Neg(_Plain):
-    types = ("FLOAT32", "FLOAT16", "INT32", "INT64", "INT16", "INT8")
+    input_types = ("FLOAT32", "FLOAT16", "INT32", "INT64", "INT16", "INT8")
     plain_quantized = ("INT8", "UINT8", "INT16")
     func = np.negative
 
@@ -131,19 +137,19 @@ class Neg(_Plain):
 class Abs(_Plain):
     # int16 without quantization is plain |x| (wrapping at -32768); quantized ABS is
     # QuantizedAbs.
-    types = ("FLOAT32", "FLOAT16", "INT32", "INT16")
+    input_types = ("FLOAT32", "INT32", "INT16")
     func = np.abs
 
 
 @register("SIGN", versions=(1, 2))
 class Sign(_Plain):
-    types = ("FLOAT32", "FLOAT64", "INT32")
+    input_types = ("FLOAT32", "FLOAT64", "INT32")
     func = np.sign
 
 
 @register("ZEROS_LIKE", versions=(1, 1))
 class ZerosLike(_Plain):
-    types = ("FLOAT32", "INT32", "INT64")
+    input_types = ("FLOAT32", "INT32", "INT64")
 
     def compute(self, x, out):
         out.fill(0)
@@ -152,7 +158,7 @@ class ZerosLike(_Plain):
 
 @register("LOGICAL_NOT", versions=(1, 1))
 class LogicalNot(_Plain):
-    types = ("BOOL",)
+    input_types = ("BOOL",)
     func = np.logical_not
 
 
@@ -161,10 +167,10 @@ class LogicalNot(_Plain):
 class _Quantized(Kernel):
     """One 8/16-bit input with quantization, one output of the same type and shape (registered
     by type, taking precedence over the float kernels when they apply); int16 zero points 0."""
-    types = ("INT8", "INT16")
+    input_types = ("INT8", "INT16")
 
     def prepare(self, node, inputs, outputs):
-        x = unary_operands(node, inputs, outputs, self.types)
+        x = unary_operands(node, inputs, outputs, self.input_types)
         self.qi, self.qo = elementwise_params(node, x, outputs[0])
         self.qmin, self.qmax = dtype_limits(x.type_name)
         self.prepare_quantized(node, x)
@@ -296,10 +302,12 @@ def _float_to_int(x, dtype):
 
 @register("CAST", versions=(1, 9))
 class Cast(Kernel):
+    input_types = _CAST_TYPES + tuple(_PACKED_RANGE)
+
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, 1)
         src, dst = inputs[0].type_name, outputs[0].type_name
-        check_type(node, inputs[0], _CAST_TYPES + tuple(_PACKED_RANGE))
+        check_type(node, inputs[0], self.input_types)
         check_type(node, outputs[0], _CAST_TYPES + tuple(_PACKED_RANGE), "output")
         if (src in _PACKED_RANGE or dst in _PACKED_RANGE) and "FLOAT32" not in (src, dst):
             raise node.unsupported("CAST between %s and %s" % (src, dst))

@@ -69,6 +69,7 @@ class QuantizedConv2D(Conv2D):
     a skipped tap."""
 
     converts = True
+    input_types = QUANTIZED
 
     def check_types(self, node, x, w, out):
         pass    # the Requantizer checks them
@@ -94,6 +95,8 @@ class HybridConv2D(QuantizedConv2D):
     filter_scale)``. Per-channel weights with differing scales, or grouped convolutions →
     HybridConvPerChannel: asymmetric quantization per batch, ``float(acc) * channel_scale *
     input_scale``. The int32 accumulators wrap, as in LiteRT."""
+
+    input_types = ("FLOAT32",)      # with int8 / int4 filters
 
     def setup(self, node, x, w, b, out, oc):
         self.output = HybridOutput(node, x, b, out, oc)

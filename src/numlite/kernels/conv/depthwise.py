@@ -72,6 +72,7 @@ class QuantizedDepthwiseConv2D(DepthwiseConv2D):
     depthwise kernel has no int32-bias 16x8 path)."""
 
     converts = True
+    input_types = QUANTIZED
 
     def check_types(self, node, x, w, out):
         pass    # the Requantizer checks them
@@ -90,6 +91,8 @@ class HybridDepthwiseConv2D(QuantizedDepthwiseConv2D):
     """Hybrid DEPTHWISE_CONV_2D (DepthwiseConvHybridPerChannel): asymmetric per-batch input
     quantization, ``float(acc) * (channel_scale * input_scale)``; one filter scale is broadcast
     over the channels (LiteRT reads past it)."""
+
+    input_types = ("FLOAT32",)      # with int8 filters
 
     def setup(self, node, x, w, b, out, oc):
         self.output = HybridOutput(node, x, b, out, oc)

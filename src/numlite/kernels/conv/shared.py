@@ -77,6 +77,7 @@ class WindowedConv(Kernel):
 
     converts = False    # the source is the input itself unless it needs padding
     offset = 0          # subtracted from the input as it is loaded
+    input_types = FLOAT
 
     def prepare(self, node, inputs, outputs):
         arity(node, inputs, outputs, (2, 3))

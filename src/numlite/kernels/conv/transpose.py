@@ -43,6 +43,8 @@ class TransposeConv(Kernel):
     """Float TRANSPOSE_CONV. The quantized and hybrid kernels below share its prepare and eval
     and differ in the hooks ``setup``, ``weights`` and ``compute``."""
 
+    input_types = ("INT32",)    # input 0 is the output shape (the data is input 2), for every variant
+
     def prepare(self, node, inputs, outputs):
         shape_spec, w, x, b = transpose_conv_operands(node, inputs, outputs)
         out = outputs[0]

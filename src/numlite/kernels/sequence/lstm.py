@@ -574,6 +574,7 @@ class _LstmBase(Kernel):
     """Shared by the float classes and their hybrid twins (``hybrid`` True)."""
 
     hybrid = False
+    input_types = ("FLOAT32",)
 
     def _single_direction(self, node, inputs, outputs, x, time_major, diagonal=False):
         """Checks and runner of LSTM / UNIDIRECTIONAL_SEQUENCE_LSTM: [T, B, I] or [B, I] input."""

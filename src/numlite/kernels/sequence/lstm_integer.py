@@ -269,17 +269,16 @@ def _constant(node, spec, what):
 # LSTM / UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations
 # ---------------------------------------------------------------------------------------------
 
-@register("LSTM", versions=(1, 4), types=("INT8", "INT16"))
-@register("UNIDIRECTIONAL_SEQUENCE_LSTM", versions=(1, 3), types=("INT8", "INT16"))
+# LiteRT's integer LSTMs are int8 only: int16 inputs fall into its float checks and fail, as they
+# do in numlite's float kernel.
+@register("LSTM", versions=(1, 4), types=("INT8",))
+@register("UNIDIRECTIONAL_SEQUENCE_LSTM", versions=(1, 3), types=("INT8",))
 class IntegerLstm(Kernel):
     """LiteRT's EvalInteger8x8_16 (5 intermediates) and, for LSTM, EvalInteger8x8_8 (12)."""
 
     def prepare(self, node, inputs, outputs):
         o = node.options
         sequence = node.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM"
-        if inputs and inputs[0] is not None and inputs[0].type_name == "INT16":
-            # LiteRT's integer LSTM is int8 only: int16 inputs fall into its float checks and fail.
-            raise node.error("LiteRT has no int16-activation LSTM")
         if not sequence and o.kernel_type == LSTM_KERNEL_BASIC:
             raise node.unsupported("the basic LSTM kernel has no int8 version (uint8 only)")
         check_operand_count(node, inputs)

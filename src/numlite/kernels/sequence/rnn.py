@@ -185,6 +185,7 @@ class _SingleRnn(Kernel):
 @register("RNN", versions=(1, 3))
 class Rnn(_SingleRnn):
     """One RNN step: input [batch, input_size] → output [batch, units]."""
+    input_types = ("FLOAT32",)
 
     rank = 2
 
@@ -198,6 +199,7 @@ class Rnn(_SingleRnn):
 @register("UNIDIRECTIONAL_SEQUENCE_RNN", versions=(1, 3))
 class UnidirectionalSequenceRnn(_SingleRnn):
     """An RNN over a sequence: input [time, batch, in] (time_major) or [batch, time, in]."""
+    input_types = ("FLOAT32",)
 
     rank = 3
 
@@ -212,6 +214,7 @@ class BidirectionalSequenceRnn(Kernel):
     w/r/bias/state, aux input, fw aux weights, bw aux weights). Outputs: fw and bw, or one
     merged [.., fw_units + bw_units] output with ``merge_outputs``. See the module docstring
     for the reference kernel's quirks reproduced here."""
+    input_types = ("FLOAT32",)
 
     def prepare(self, node, inputs, outputs):
         o = node.options

@@ -128,9 +128,10 @@ class FloatSvdf(_FloatTime):
     LiteRT's float32 dot products differ from it by float rounding only."""
 
     operand_types = ("FLOAT32", "FLOAT32", "FLOAT32", "FLOAT32", "FLOAT32")
+    input_types = ("FLOAT32",)
 
     def prepare(self, node, inputs, outputs):
-        check_type(node, inputs[0], ("FLOAT32",))
+        check_type(node, inputs[0], self.input_types)
         self.setup_float(node, inputs, outputs)
 
     def eval(self, node, inputs, outputs):
@@ -148,6 +149,7 @@ class HybridSvdf(_FloatTime):
     state value. The time weights are dequantized once as float32(int8 * scale)."""
 
     operand_types = ("INT8", "INT8", "FLOAT32", "FLOAT32", "FLOAT32")
+    input_types = ("FLOAT32",)      # as _is_hybrid requires
 
     def prepare(self, node, inputs, outputs):
         self.setup_float(node, inputs, outputs)
