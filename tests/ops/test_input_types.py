@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import numlite
+from loader.model_zoo import SPARSE_CSR, SPARSE_DENSE
 from harness import (Const, In, assert_both_refuse, assert_model_refused, check_op, run_litert, run_numlite,
                      single_op_model)
 from numlite.builder import ModelBuilder
@@ -286,15 +287,8 @@ def test_float16_ops_only_in_litert_builtin_resolver_are_refused(op):
 
 # -- DENSIFY: a sparse constant --------------------------------------------------------------------
 
-_DENSE = np.array([[0, 1, 0, 0], [2, 0, 0, 3], [0, 0, 0, 0], [0, 0, 4, 0]])
-_CSR = {
-    "traversal_order": [0, 1], "block_map": None,
-    "dim_metadata": [
-        {"format": 0, "dense_size": 4, "array_segments_type": 0, "array_segments": None,
-         "array_indices_type": 0, "array_indices": None},
-        {"format": 1, "dense_size": 0, "array_segments_type": 2, "array_segments": {"values": [0, 1, 3, 3, 4]},
-         "array_indices_type": 3, "array_indices": {"values": [1, 0, 3, 2]}},
-    ]}
+# The CSR constant of the loader tests (tests/loader/model_zoo.py) and the matrix behind it.
+_DENSE, _CSR = SPARSE_DENSE, SPARSE_CSR
 
 
 def _densify_model(type_name):
