@@ -11,7 +11,7 @@ import numpy as np
 
 from ..fixedpoint import wrap_int32
 from ..fused import add_bias_and_clamp
-from ..hybrid import hybrid_match
+from ..hybrid import hybrid_match, nonfinite_ok
 from ..quant import exact_dtype, qparams, weight_bound, weight_operand
 from ..registry import register
 from .shared import FILTER_TYPES, QUANTIZED, HybridOutput, Requantizer, WindowedConv, quantize_images, view
@@ -104,9 +104,12 @@ class HybridDepthwiseConv2D(QuantizedDepthwiseConv2D):
 
     def source(self, x):
         q, scales = quantize_images(x, asymmetric=True)
-        factor = (self.scales[None, :] * scales[:, None]).astype(F32)          # [N, OC]
+        with nonfinite_ok():
+            factor = (self.scales[None, :] * scales[:, None]).astype(F32)      # [N, OC]
         return q, factor[:, None, :]
 
     def finish(self, acc, b, out, factor):
         acc = wrap_int32(acc.astype(np.int64)).astype(F32).reshape(out.shape[0], -1, factor.shape[-1])
-        self.output(acc * factor, b, out)
+        with nonfinite_ok():
+            res = acc * factor
+        self.output(res, b, out)
