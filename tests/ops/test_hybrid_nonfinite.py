@@ -385,3 +385,49 @@ def test_svdf(seed):
                                fused_activation_function=ACTIVATIONS[seed % len(ACTIVATIONS)])
     check_sequence(model, [[x] for x in feeds], "SVDF")
 
+
+# ---------------------------------------------------------------------------------------------
+# Float kernels: the same inputs compute without RuntimeWarnings too
+# ---------------------------------------------------------------------------------------------
+
+def float_cases(rng):
+    """(opcode, inputs, outputs, options) of float kernels whose sums, products or squares meet
+    ±inf, NaN and values near float max."""
+    x4 = special_values(rng, (1, 4, 4, 3), share=0.3, magnitude=1e3)
+    pool = dict(filter_height=2, filter_width=2, stride_h=1, stride_w=1, padding="SAME")
+    conv = dict(padding="SAME", stride_h=1, stride_w=1)
+    axis = Const(np.array([1], np.int32))
+    return [
+        ("AVERAGE_POOL_2D", [x4], [F32], pool),
+        ("L2_POOL_2D", [x4], [F32], pool),
+        ("CONV_2D", [x4, Const(special_values(rng, (2, 2, 2, 3))), Const(special_values(rng, (2,)))], [F32], conv),
+        ("DEPTHWISE_CONV_2D", [x4, Const(special_values(rng, (1, 2, 2, 3))), Const(special_values(rng, (3,)))], [F32],
+         dict(conv, depth_multiplier=1)),
+        ("TRANSPOSE_CONV", [Const(np.array([1, 8, 8, 2], np.int32)), Const(special_values(rng, (2, 2, 2, 3))), x4,
+                            Const(special_values(rng, (2,)))], [F32], dict(padding="SAME", stride_h=2, stride_w=2)),
+        ("FULLY_CONNECTED", [special_values(rng, (2, 5)), Const(special_values(rng, (3, 5))),
+                             Const(special_values(rng, (3,)))], [F32], {}),
+        ("BATCH_MATMUL", [special_values(rng, (2, 3, 4)), special_values(rng, (2, 4, 5))], [F32], {}),
+        ("L2_NORMALIZATION", [x4], [F32], {}),
+        ("LOCAL_RESPONSE_NORMALIZATION", [x4], [F32], dict(radius=2, bias=1.0, alpha=1.0, beta=0.5)),
+        ("RESIZE_BILINEAR", [x4, Const(np.array([7, 5], np.int32))], [F32], {}),
+        ("SUM", [special_values(rng, (3, 6)), axis], [F32], {}),
+        ("MEAN", [special_values(rng, (3, 6)), axis], [F32], {}),
+        ("REDUCE_PROD", [special_values(rng, (3, 6)), axis], [F32], {}),
+        ("SVDF", [special_values(rng, (2, 5)), Const(special_values(rng, (3, 5))), Const(special_values(rng, (3, 4))),
+                  Const(special_values(rng, (3,))), Var((2, 12))], [F32], dict(rank=1)),
+        ("RNN", [special_values(rng, (2, 5)), Const(special_values(rng, (3, 5))), Const(special_values(rng, (3, 3))),
+                 Const(special_values(rng, (3,))), Var((2, 3))], [F32], dict(fused_activation_function="TANH")),
+    ]
+
+
+@pytest.mark.parametrize("case", range(15))
+@pytest.mark.parametrize("seed", range(4))
+def test_float_kernels_without_warnings(seed, case):
+    """numlite only: every float step here has an IEEE result (inf, NaN) that is the intended one.
+    (Where such results differ from LiteRT's — its float kernels clamp to ±FLT_MAX, its max
+    pool and reductions compare NaN away — is not this test's business.)"""
+    opcode, inputs, outputs, options = float_cases(np.random.default_rng(800 + seed))[case]
+    model, feed = single_op_model(opcode, inputs, outputs, **options)
+    for reference in (True, False):
+        run_numlite(model, feed, reference=reference)

@@ -76,7 +76,8 @@ class FullyConnected(Kernel):
         self.product(rows, w, b, outputs[0])
 
     def product(self, rows, w, b, out):
-        np.matmul(rows, w.T, out=out.reshape(self.batch, self.units))
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN inputs: IEEE results
+            np.matmul(rows, w.T, out=out.reshape(self.batch, self.units))
         add_bias_and_clamp(out, b, self.clamp)
 
 
@@ -214,7 +215,8 @@ class BatchMatMul(Kernel):
         return a, c
 
     def eval(self, node, inputs, outputs):
-        np.matmul(*self.operands(*inputs), out=outputs[0])
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN inputs: IEEE results
+            np.matmul(*self.operands(*inputs), out=outputs[0])
 
 
 @register("BATCH_MATMUL", versions=(1, 4), types=("INT8", "INT16"))

@@ -54,11 +54,12 @@ class Conv2D(WindowedConv):
     def product(self, cols, wmat, b, out, context):
         m, g, k = cols.shape
         flat = out.reshape(m, -1)
-        if g == 1:
-            np.matmul(cols.reshape(m, k), wmat[0], out=flat)
-        else:
-            # [G, M, K] @ [G, K, OC/G] → [G, M, OC/G], output channels are group-major.
-            flat.reshape(m, g, -1)[...] = np.matmul(cols.transpose(1, 0, 2), wmat).transpose(1, 0, 2)
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN inputs: IEEE results
+            if g == 1:
+                np.matmul(cols.reshape(m, k), wmat[0], out=flat)
+            else:
+                # [G, M, K] @ [G, K, OC/G] → [G, M, OC/G], output channels are group-major.
+                flat.reshape(m, g, -1)[...] = np.matmul(cols.transpose(1, 0, 2), wmat).transpose(1, 0, 2)
         add_bias_and_clamp(out, b, self.clamp)
 
 

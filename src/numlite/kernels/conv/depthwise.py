@@ -52,13 +52,14 @@ class DepthwiseConv2D(WindowedConv):
         shape = (n, rows[1] - rows[0], ow, c, m)
         acc = view(self.acc, shape)
         taps = self.win.taps(tile, rows)
-        _, _, v = next(taps)
-        np.multiply(v[..., None], wtaps[0, 0], out=acc)
-        if self.tmp is not None:
-            tmp = view(self.tmp, shape)
-            for ky, kx, v in taps:
-                np.multiply(v[..., None], wtaps[ky, kx], out=tmp)
-                acc += tmp
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN float inputs: IEEE results
+            _, _, v = next(taps)
+            np.multiply(v[..., None], wtaps[0, 0], out=acc)
+            if self.tmp is not None:
+                tmp = view(self.tmp, shape)
+                for ky, kx, v in taps:
+                    np.multiply(v[..., None], wtaps[ky, kx], out=tmp)
+                    acc += tmp
         self.finish(acc, b, out, context)
 
     def finish(self, acc, b, out, context):

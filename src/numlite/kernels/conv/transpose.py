@@ -85,8 +85,9 @@ class TransposeConv(Kernel):
         return [out] if self.window is None else None
 
     def compute(self, tw, full, x, wmat, b, out):
-        contrib = np.matmul(x.reshape(-1, x.shape[3]), wmat, out=self.contrib.array)
-        out[...] = tw.crop(tw.scatter(full, contrib.reshape(x.shape[:3] + self.w_shape[1:3] + self.w_shape[:1])))
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN inputs: IEEE results
+            contrib = np.matmul(x.reshape(-1, x.shape[3]), wmat, out=self.contrib.array)
+            out[...] = tw.crop(tw.scatter(full, contrib.reshape(x.shape[:3] + self.w_shape[1:3] + self.w_shape[:1])))
         add_bias_and_clamp(out, b, self.clamp)
 
 

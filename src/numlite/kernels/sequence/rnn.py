@@ -119,7 +119,8 @@ class _Cell:
         """out + v·Wᵀ, in LiteRT's float32 or hybrid arithmetic."""
         mat, row_sums = mats
         if not weights.hybrid:
-            return out + np.matmul(np.asarray(v, F32), mat)
+            with nonfinite_ok():
+                return out + np.matmul(np.asarray(v, F32), mat)
         # IsZeroVector skips the product for the batch of one RnnBatchStep call: all rows of a
         # time step, or (batch-major sequences) each row on its own.
         if self.row_wise:

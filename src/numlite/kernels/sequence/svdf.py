@@ -137,7 +137,8 @@ class FloatSvdf(_FloatTime):
 
     def eval(self, node, inputs, outputs):
         x, wf, wt, bias, state = inputs
-        feature = (x.astype(np.float64) @ wf.astype(np.float64).T).astype(F32)
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN, float32 overflow: IEEE results
+            feature = (x.astype(np.float64) @ wf.astype(np.float64).T).astype(F32)
         mem = self.push(state, feature)
         self.time_and_output(mem, wt, bias, outputs[0])
 
