@@ -64,7 +64,9 @@ def run(runtime, path):
     src = os.environ.get("NUMLITE_SRC", os.path.join(HERE, "..", "src"))
     r = subprocess.run([sys.executable, "-c", CHILD, runtime, path, src], capture_output=True, text=True)
     if r.returncode:
-        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1][:80]}
+        err = r.stderr.strip().splitlines() or ["failed"]
+        custom = [line for line in err if "unresolved custom op" in line.lower() or "custom op" in line.lower()]
+        return {"error": "cannot run: unresolved custom op" if custom else err[-1][:60]}
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -86,8 +88,9 @@ def main():
              "Machine: %s, Python %s, %d CPUs; generated %s by `python benchmarks/memory.py`." % (
                  platform.machine(), platform.python_version(), os.cpu_count(), time.strftime("%Y-%m-%d")), "",
              "| model | numlite peak RSS | LiteRT ref peak RSS | LiteRT default peak RSS | numlite / LiteRT ref | "
-             "numlite report (arena / persistent / total) | cold start numlite | cold start LiteRT ref |",
-             "|---|---|---|---|---|---|---|---|"]
+             "numlite / LiteRT default | numlite report (arena / persistent / total) | cold start numlite | "
+             "cold start LiteRT ref | cold start LiteRT default |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for label, path in MODELS:
         if not os.path.exists(path):
             print("skipping %s: %s not found" % (label, path))
@@ -102,14 +105,16 @@ def main():
 
         def rss(r):
             return r["error"] if "error" in r else "%.0f (+%.0f)" % (r["peak_kb"] / 1024, r["model_kb"] / 1024)
-        n, ref = res["numlite"], res["litert-ref"]
-        ratio = "%.2fx" % (n["peak_kb"] / ref["peak_kb"]) if "error" not in n and "error" not in ref else "n/a"
+        n, ref, dflt = res["numlite"], res["litert-ref"], res["litert-default"]
+
+        def ratio(other):
+            return "%.2fx" % (n["peak_kb"] / other["peak_kb"]) if "error" not in n and "error" not in other else "n/a"
         rep = n.get("report")
         report = ("%.1f / %.1f / %.1f MB" % (rep["arena"] / 2**20, rep["persistent"] / 2**20, rep["total"] / 2**20)
                   if rep else "n/a")
         cold = lambda r: "n/a" if "error" in r else "%.0f" % (r["cold_s"] * 1e3)  # noqa: E731
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (label, rss(n), rss(ref), rss(res["litert-default"]),
-                                                                   ratio, report, cold(n), cold(ref)))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            label, rss(n), rss(ref), rss(dflt), ratio(ref), ratio(dflt), report, cold(n), cold(ref), cold(dflt)))
         print(lines[-1], flush=True)
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -23,14 +23,16 @@ def round_half_away(x):
     """TfLiteRound / std::round: halves go away from zero (NumPy's round goes to even).
 
     Exact for every float and keeps the float type: floor(|x| + 0.5) is not exact (the
-    addition itself can round), while |x| - floor(|x|) always is.
+    addition itself can round), while |x| - floor(|x|) always is. ±inf and NaN come back
+    unchanged, as from std::round (inf - inf inside is NaN, which compares false: no warning).
     """
     x = np.asarray(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
     a = np.abs(x)
     r = np.floor(a)
-    r = r + (a - r >= 0.5)
+    with np.errstate(invalid="ignore"):
+        r = r + (a - r >= 0.5)
     return np.copysign(r, x)
 
 

@@ -47,7 +47,8 @@ def clamp(out, rng):
 def add_bias_and_clamp(out, bias, rng):
     """In place: out += bias (over the last axis), then the activation clamp."""
     if bias is not None:
-        np.add(out, bias.reshape(-1), out=out)
+        with np.errstate(over="ignore", invalid="ignore"):      # inf + -inf, max + max: IEEE results
+            np.add(out, bias.reshape(-1), out=out)
     clamp(out, rng)
 
 

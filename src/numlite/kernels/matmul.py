@@ -13,8 +13,8 @@ from ..schema.enums import FullyConnectedOptionsWeightsFormat as WeightsFormat
 from . import fixedpoint as fp
 from .contract import Kernel
 from .fused import add_bias_and_clamp, float_clamp
-from .hybrid import (apply_activation, check_float_io, fused_activation, hybrid_dot, hybrid_match, quantize_rows,
-                     row_scales, weight_row_sums, weight_scales)
+from .hybrid import (apply_activation, check_float_io, fused_activation, hybrid_dot, hybrid_match, is_zero_vector,
+                     nonfinite_ok, quantize_rows, row_scales, weight_row_sums, weight_scales)
 from .operands import FLOAT, arity, check_bias, check_float_operands, optional_input
 from .quant import (activation_bounds, channel_scales, check_bias_scale, effective_scale, exact_layout,
                     exact_matmul_chunked, finish, float_to_int32, int16_bias_kind, legacy_multiplier, qparams,
@@ -78,7 +78,8 @@ class FullyConnected(Kernel):
         self.product(rows, w, b, outputs[0])
 
     def product(self, rows, w, b, out):
-        np.matmul(rows, w.T, out=out.reshape(self.batch, self.units))
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN inputs: IEEE results
+            np.matmul(rows, w.T, out=out.reshape(self.batch, self.units))
         add_bias_and_clamp(out, b, self.clamp)
 
 
@@ -162,12 +163,14 @@ class HybridFullyConnected(FullyConnected):
         if wmat is None:
             wmat = self.weights(w)
             row_sums = weight_row_sums(w) if self.asymmetric else None
-        quantized = quantize_rows(rows, self.asymmetric)
-        res = hybrid_dot(quantized, wmat, row_sums, self.chunk).astype(F32) \
-            * row_scales(quantized[1], self.pcs, self.wscale)
-        if b is not None:
-            res = b.reshape(-1).astype(F32) + res
-        out.reshape(self.batch, self.units)[...] = res
+        res = out.reshape(self.batch, self.units)
+        res[...] = 0 if b is None else b.reshape(-1).astype(F32)
+        if not is_zero_vector(rows):       # LiteRT skips the product of an all-zero input
+            quantized = quantize_rows(rows, self.asymmetric)
+            with nonfinite_ok():
+                # prod + result: LiteRT's compiled `*result += prod` keeps the product's NaN.
+                np.add(hybrid_dot(quantized, wmat, row_sums, self.chunk).astype(F32)
+                       * row_scales(quantized[1], self.pcs, self.wscale), res, out=res)
         apply_activation(out, self.act)
 
 
@@ -216,7 +219,8 @@ class BatchMatMul(Kernel):
         return a, c
 
     def eval(self, node, inputs, outputs):
-        np.matmul(*self.operands(*inputs), out=outputs[0])
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN inputs: IEEE results
+            np.matmul(*self.operands(*inputs), out=outputs[0])
 
 
 @register("BATCH_MATMUL", versions=(1, 4), types=("INT8", "INT16"))
@@ -312,8 +316,9 @@ class HybridBatchMatMul(BatchMatMul):
         rs_used = row_sums[np.minimum(self.row_sum_index, row_sums.size - 1)]  # [B, N]
         off_used = offsets[self.scale_index].astype(F32)                       # [B, M]
         total = float_to_int32(dot.astype(F32) - rs_used.astype(F32)[:, None, :] * off_used[:, :, None])
-        if self.pcs is None:
-            scale = (scales * self.wscale).astype(F32)[self.scale_index][:, :, None]
-        else:
-            scale = (scales[self.scale_index][:, :, None] * self.pcs[None, None, :]).astype(F32)
-        outputs[0].reshape(dot.shape)[...] = scale * total.astype(F32)
+        with nonfinite_ok():
+            if self.pcs is None:
+                scale = (scales * self.wscale).astype(F32)[self.scale_index][:, :, None]
+            else:
+                scale = (scales[self.scale_index][:, :, None] * self.pcs[None, None, :]).astype(F32)
+            outputs[0].reshape(dot.shape)[...] = scale * total.astype(F32)

@@ -55,8 +55,9 @@ class L2Normalization(Kernel):
         x, out = inputs[0], outputs[0]
         if not self.quantized:
             # LiteRT's reference: norm = max(sqrt(sum(x^2)), 1e-6) over the last axis, in float32.
-            norm = np.sqrt(np.sum(x * x, axis=-1, keepdims=True, dtype=np.float32))
-            np.divide(x, np.maximum(norm, np.float32(1e-6)), out=out)
+            with np.errstate(over="ignore", invalid="ignore"):  # x^2 overflowing, inf / inf: IEEE results
+                norm = np.sqrt(np.sum(x * x, axis=-1, keepdims=True, dtype=np.float32))
+                np.divide(x, np.maximum(norm, np.float32(1e-6)), out=out)
             apply_activation(out, self.activation, out=out)
             return
         if x.size == 0:
@@ -89,7 +90,10 @@ class LocalResponseNormalization(Kernel):
         self.window = node.scratch(x.shape, np.float32)
 
     def eval(self, node, inputs, outputs):
-        x = inputs[0]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # ±inf / NaN / huge: IEEE results
+            self._eval(inputs[0], outputs[0])
+
+    def _eval(self, x, out):
         depth = x.shape[-1]
         sq = x * x
         c = np.arange(depth)
@@ -103,4 +107,4 @@ class LocalResponseNormalization(Kernel):
             ok = (src >= 0) & (src < depth)
             window[..., ok] += sq[..., src[ok]]
         multiplier = np.power(self.bias + self.alpha * window, -self.beta, dtype=np.float32)
-        np.multiply(x, multiplier, out=outputs[0])
+        np.multiply(x, multiplier, out=out)

@@ -53,12 +53,13 @@ class _Pool(Kernel):
         if out.size == 0:
             return
         acc = out if self.acc is None else self.acc.array
-        taps = self.win.taps(*self.win.load(self.buf, self.source(inputs[0]), fill=self.fill))
-        _, _, v = next(taps)
-        acc[...] = v
-        for _, _, v in taps:
-            self.combine(acc, v, out=acc)
-        self.finish(acc, out)
+        with np.errstate(over="ignore", invalid="ignore"):      # float sums / squares of ±inf or huge values
+            taps = self.win.taps(*self.win.load(self.buf, self.source(inputs[0]), fill=self.fill))
+            _, _, v = next(taps)
+            acc[...] = v
+            for _, _, v in taps:
+                self.combine(acc, v, out=acc)
+            self.finish(acc, out)
 
     def source(self, x):
         return x

@@ -93,7 +93,8 @@ class _Reduce(ValueShapedKernel):
     def run(self, node, axes, inputs, outputs):
         x, out = inputs[0], outputs[0]
         if not self.integer:
-            out[...] = np.asarray(self.reduce(x, axes)).reshape(out.shape)
+            with np.errstate(over="ignore", invalid="ignore"):  # float sums / products of ±inf or huge values
+                out[...] = np.asarray(self.reduce(x, axes)).reshape(out.shape)
             return
         count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
         if x.size == 0 or count == 0:

@@ -143,8 +143,9 @@ class ResizeBilinear(_Resize):
         dy = (py - y0.astype(_F))[None, :, None, None]
         dx = (px - x0.astype(_F))[None, None, :, None]
         wy, wx = _F(1) - dy, _F(1) - dx
-        return (rows0[:, :, x0] * wy * wx + rows1[:, :, x0] * dy * wx + rows0[:, :, x1] * wy * dx
-                + rows1[:, :, x1] * dy * dx)
+        with np.errstate(over="ignore", invalid="ignore"):      # inf * 0, inf - inf: IEEE results
+            return (rows0[:, :, x0] * wy * wx + rows1[:, :, x0] * dy * wx + rows0[:, :, x1] * wy * dx
+                    + rows1[:, :, x1] * dy * dx)
 
     @staticmethod
     def interpolate_integer(x, ys, xs):

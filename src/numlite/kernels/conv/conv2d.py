@@ -9,7 +9,7 @@ import numpy as np
 
 from ..fixedpoint import wrap_int32
 from ..fused import add_bias_and_clamp
-from ..hybrid import hybrid_match
+from ..hybrid import hybrid_match, nonfinite_ok
 from ..quant import exact_layout, qparams, weight_bound, weight_operand
 from ..registry import register
 from .shared import QUANTIZED, HybridOutput, Requantizer, WindowedConv, exact_grouped_matmul, im2col, quantize_images
@@ -54,11 +54,12 @@ class Conv2D(WindowedConv):
     def product(self, cols, wmat, b, out, context):
         m, g, k = cols.shape
         flat = out.reshape(m, -1)
-        if g == 1:
-            np.matmul(cols.reshape(m, k), wmat[0], out=flat)
-        else:
-            # [G, M, K] @ [G, K, OC/G] → [G, M, OC/G], output channels are group-major.
-            flat.reshape(m, g, -1)[...] = np.matmul(cols.transpose(1, 0, 2), wmat).transpose(1, 0, 2)
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN inputs: IEEE results
+            if g == 1:
+                np.matmul(cols.reshape(m, k), wmat[0], out=flat)
+            else:
+                # [G, M, K] @ [G, K, OC/G] → [G, M, OC/G], output channels are group-major.
+                flat.reshape(m, g, -1)[...] = np.matmul(cols.transpose(1, 0, 2), wmat).transpose(1, 0, 2)
         add_bias_and_clamp(out, b, self.clamp)
 
 
@@ -120,13 +121,15 @@ class HybridConv2D(QuantizedConv2D):
     def source(self, x):
         q, scales = quantize_images(x, asymmetric=self.per_channel)
         if not self.per_channel:
-            scales = (scales * self.scales[0]).astype(F32)
+            with nonfinite_ok():
+                scales = (scales * self.scales[0]).astype(F32)
         return q, scales[:, None, None, None]
 
     def product(self, cols, wmat, b, out, batch_scales):
         acc = wrap_int32(exact_grouped_matmul(cols, wmat, self.chunk)).astype(F32).reshape(out.shape)
-        if self.per_channel:
-            res = acc * self.scales * batch_scales
-        else:
-            res = acc * batch_scales
+        with nonfinite_ok():
+            if self.per_channel:
+                res = acc * self.scales * batch_scales
+            else:
+                res = acc * batch_scales
         self.output(res, b, out)

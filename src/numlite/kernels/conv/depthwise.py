@@ -11,7 +11,7 @@ import numpy as np
 
 from ..fixedpoint import wrap_int32
 from ..fused import add_bias_and_clamp
-from ..hybrid import hybrid_match
+from ..hybrid import hybrid_match, nonfinite_ok
 from ..quant import exact_dtype, qparams, weight_bound, weight_operand
 from ..registry import register
 from .shared import FILTER_TYPES, QUANTIZED, HybridOutput, Requantizer, WindowedConv, quantize_images, view
@@ -52,13 +52,14 @@ class DepthwiseConv2D(WindowedConv):
         shape = (n, rows[1] - rows[0], ow, c, m)
         acc = view(self.acc, shape)
         taps = self.win.taps(tile, rows)
-        _, _, v = next(taps)
-        np.multiply(v[..., None], wtaps[0, 0], out=acc)
-        if self.tmp is not None:
-            tmp = view(self.tmp, shape)
-            for ky, kx, v in taps:
-                np.multiply(v[..., None], wtaps[ky, kx], out=tmp)
-                acc += tmp
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN float inputs: IEEE results
+            _, _, v = next(taps)
+            np.multiply(v[..., None], wtaps[0, 0], out=acc)
+            if self.tmp is not None:
+                tmp = view(self.tmp, shape)
+                for ky, kx, v in taps:
+                    np.multiply(v[..., None], wtaps[ky, kx], out=tmp)
+                    acc += tmp
         self.finish(acc, b, out, context)
 
     def finish(self, acc, b, out, context):
@@ -107,9 +108,12 @@ class HybridDepthwiseConv2D(QuantizedDepthwiseConv2D):
 
     def source(self, x):
         q, scales = quantize_images(x, asymmetric=True)
-        factor = (self.scales[None, :] * scales[:, None]).astype(F32)          # [N, OC]
+        with nonfinite_ok():
+            factor = (self.scales[None, :] * scales[:, None]).astype(F32)      # [N, OC]
         return q, factor[:, None, :]
 
     def finish(self, acc, b, out, factor):
         acc = wrap_int32(acc.astype(np.int64)).astype(F32).reshape(out.shape[0], -1, factor.shape[-1])
-        self.output(acc * factor, b, out)
+        with nonfinite_ok():
+            res = acc * factor
+        self.output(res, b, out)

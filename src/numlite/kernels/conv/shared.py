@@ -13,7 +13,7 @@ import numpy as np
 from ..contract import Kernel
 from ..fused import float_clamp
 from ..geometry import window_from_options
-from ..hybrid import apply_activation, check_float_io, fused_activation, quantize_rows
+from ..hybrid import check_float_io, conv_clamp, fused_activation, nonfinite_ok, quantize_rows
 from ..operands import (FLOAT, QUANTIZED, arity, check_bias, check_float_operands, check_rank, check_type,
                         optional_input, same_type)
 from ..quant import (activation_bounds, channel_scales, check_bias_scale, exact_dtype, exact_layout,
@@ -191,17 +191,19 @@ class Requantizer:
 
 class HybridOutput:
     """Float input, output and bias of a hybrid convolution, and its output stage: the float32
-    bias, then the fused activation (CalculateActivationRange: TANH and SIGN_BIT are no clamp)."""
+    bias, then the activation clamp (hybrid.conv_clamp: CalculateActivationRange, TANH and
+    SIGN_BIT are no clamp; a NaN passes, ±inf become ±FLT_MAX without a clamp)."""
 
     def __init__(self, node, x, b, out, n_out):
         check_float_io(node, x, out, b, n_out)
         self.act = fused_activation(node, clamps_only=True)
 
     def __call__(self, res, bias, out):
-        if bias is not None:
-            res = res + bias.reshape(-1).astype(np.float32)
+        with nonfinite_ok():
+            if bias is not None:
+                res = res + bias.reshape(-1).astype(np.float32)
         out[...] = res.reshape(out.shape)
-        apply_activation(out, self.act)
+        conv_clamp(out, self.act)
 
 
 def quantize_images(x, asymmetric):

@@ -12,7 +12,7 @@ import numpy as np
 from ..contract import Kernel
 from ..fused import add_bias_and_clamp, float_clamp
 from ..geometry import TransposeWindow, transpose_weight_matrix
-from ..hybrid import hybrid_match
+from ..hybrid import hybrid_match, nonfinite_ok
 from ..operands import FLOAT, arity, check_bias, check_float_operands, check_rank, optional_input
 from ..quant import exact_matmul_chunked, qparams
 from ..registry import register
@@ -87,8 +87,9 @@ class TransposeConv(Kernel):
         return [out] if self.window is None else None
 
     def compute(self, tw, full, x, wmat, b, out):
-        contrib = np.matmul(x.reshape(-1, x.shape[3]), wmat, out=self.contrib.array)
-        out[...] = tw.crop(tw.scatter(full, contrib.reshape(x.shape[:3] + self.w_shape[1:3] + self.w_shape[:1])))
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN inputs: IEEE results
+            contrib = np.matmul(x.reshape(-1, x.shape[3]), wmat, out=self.contrib.array)
+            out[...] = tw.crop(tw.scatter(full, contrib.reshape(x.shape[:3] + self.w_shape[1:3] + self.w_shape[:1])))
         add_bias_and_clamp(out, b, self.clamp)
 
 
@@ -158,7 +159,8 @@ class HybridTransposeConv(TransposeConv):
         full.fill(0)
         # Per output element LiteRT adds in (input row, input column, input channel) order:
         # a later input row meets it through an earlier filter row, hence the reversed taps.
-        for ky, kx, dst in tw.tap_targets(full, reverse=True):
-            for c in range(x.shape[3]):
-                dst += (centred[..., c, None] * wtaps[ky, kx, c] * self.scales) * batch_scales
+        with nonfinite_ok():
+            for ky, kx, dst in tw.tap_targets(full, reverse=True):
+                for c in range(x.shape[3]):
+                    dst += (centred[..., c, None] * wtaps[ky, kx, c] * self.scales) * batch_scales
         self.output(tw.crop(full), b, out)

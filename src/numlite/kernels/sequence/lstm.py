@@ -19,7 +19,9 @@ the auxiliary input and the recurrent state row by row every step (symmetric, or
 with ``asymmetric_quantize_inputs``), forms int32 dot products (minus row_sum * offset when
 asymmetric) and accumulates ``float(dot) * (row_scale * weight_scale)`` onto the float gate;
 peepholes are recovered as ``int8 * scale`` in float32 and the projection input is quantized
-the same way.
+the same way. Each of those products is skipped when its operand is all zeros (IsZeroVector, per
+time step over the batch, or per batch row when batch-major); that test takes NaNs among whole
+blocks of 4 for zeros (hybrid.is_zero_vector), which shows once a state has overflowed.
 
 A NONE fused activation is taken literally, as LiteRT does: ApplyActivationToVector then writes
 nothing, so the cell gate and the output read whatever its buffers last held (see _Runner).
@@ -34,8 +36,7 @@ import numpy as np
 
 from ...schema.enums import ActivationFunctionType as Act
 from ..contract import Kernel
-from ..eigen import eigen_tanh
-from ..hybrid import hybrid_dot, quantize_rows, weight_row_sums
+from ..hybrid import activation_vector, hybrid_dot, is_zero_vector, nonfinite_ok, quantize_rows, weight_row_sums
 from ..operands import check_type
 from ..quant import exact_dtype, qparams, tensor_params
 from ..registry import register
@@ -152,18 +153,9 @@ def _sse_scalar_lanes(start, n):
 
 
 def _activation(x, act):
-    """ApplyActivationToVector for the cell gate and the cell output (NONE is handled by callers)."""
-    if act == Act.RELU:
-        return np.maximum(x, F32(0))
-    if act == Act.RELU6:
-        return np.clip(x, F32(0), F32(6))
-    if act == Act.RELU_N1_TO_1:
-        return np.clip(x, F32(-1), F32(1))
-    if act == Act.TANH:
-        return eigen_tanh(x)
-    if act == Act.SIGN_BIT:
-        return np.signbit(x).astype(F32)
-    return x
+    """ApplyActivationToVector for the cell gate and the cell output (NONE is handled by callers;
+    hybrid.activation_vector, NaN handling included)."""
+    return activation_vector(x, act)
 
 
 def _clip(x, limit):
@@ -436,7 +428,14 @@ class _Runner:
 
     def run(self, p, xs, auxs, h_state, c_state, out, offset, forward):
         """``xs`` [T, B, K] (``auxs`` likewise or None), time-major views; writes h of every step to
-        ``out[t, :, offset:offset + n_output]`` and the final state to the variable tensors."""
+        ``out[t, :, offset:offset + n_output]`` and the final state to the variable tensors.
+
+        All of it is LiteRT's IEEE float32 arithmetic: a state that overflows to ±inf or NaN
+        (LiteRT's results too) is computed on without RuntimeWarnings (hybrid.nonfinite_ok)."""
+        with nonfinite_ok():
+            self._run(p, xs, auxs, h_state, c_state, out, offset, forward)
+
+    def _run(self, p, xs, auxs, h_state, c_state, out, offset, forward):
         d = self.d
         steps, rows = xs.shape[:2]
         pre, track = self._input_part(p, xs, auxs)
@@ -458,9 +457,10 @@ class _Runner:
         aux = auxs.reshape(steps * rows, -1) if auxs is not None else None
         acc = self.gate_sums.array[:, :p.start.size]
         if d.hybrid:
-            np.add(p.start, p.wx.terms(quantize_rows(x, d.asymmetric)), out=acc)
-            if aux is not None:
-                acc += p.waux.terms(quantize_rows(aux, d.asymmetric))
+            acc[...] = p.start
+            for value, w in ((x, p.wx), (aux, p.waux)):
+                if value is not None:
+                    self._accumulate(acc, value, w, steps)
             return acc.reshape(steps, rows, -1), None
         # CalculateLstmGateFloat ping-pongs between the gate buffer and a scratch buffer, skips
         # the products of an all-zero input (the whole time step when time-major, the batch row
@@ -486,6 +486,25 @@ class _Runner:
             acc[...] = new
         tracked = (gate_buf.reshape(steps, rows, -1), in_gate.reshape(steps, rows)) if track else None
         return acc.reshape(steps, rows, -1), tracked
+
+    def _skipped(self, v, steps):
+        """Rows of ``v`` [steps * B, K] whose product LiteRT skips (IsZeroVector, NaN-lenient:
+        hybrid.is_zero_vector): per time step over all its batch rows, or each row on its own
+        when batch-major (LiteRT then steps one batch row at a time)."""
+        if self.batch_major:
+            return np.array([is_zero_vector(row) for row in v], bool)
+        blocks = v.reshape(steps, -1)
+        return np.repeat([is_zero_vector(b) for b in blocks], len(v) // max(steps, 1)).astype(bool)
+
+    def _accumulate(self, acc, v, w, steps=1):
+        """acc += the hybrid product of ``v`` with ``w`` (a _QMatrix), except on skipped rows.
+        The product comes first: LiteRT's compiled ``*result += x`` keeps x's NaN."""
+        skip = self._skipped(v, steps)
+        if skip.all():
+            return acc
+        res = w.terms(quantize_rows(v, self.d.asymmetric)) + acc
+        acc[...] = np.where(skip[:, None], acc, res) if skip.any() else res
+        return acc
 
     def _scalar_lanes(self, rows, batch_major):
         """Per sigmoid gate, the [B, n_cell] elements Eigen's logistic takes its scalar path for. The
@@ -517,7 +536,7 @@ class _Runner:
         """One step for all batch rows: the new (h, c)."""
         d = self.d
         if d.hybrid:
-            acc = pre + p.wh.terms(quantize_rows(h, d.asymmetric))
+            acc = self._accumulate(np.array(pre, F32), h, p.wh)
         elif p.diag is not None:
             acc = pre + p.diag * np.tile(h, len(d.gates))
         else:
@@ -545,7 +564,7 @@ class _Runner:
         out = np.zeros((hidden.shape[0], d.n_output), F32) if p.proj_b is None else \
             np.broadcast_to(p.proj_b, (hidden.shape[0], d.n_output))
         if d.hybrid:
-            out = out + p.proj_w.terms(quantize_rows(hidden, d.asymmetric))
+            out = self._accumulate(np.array(out, F32), hidden, p.proj_w)
         else:
             out = hidden @ p.proj_w + out
         if self.proj_clip > 0:

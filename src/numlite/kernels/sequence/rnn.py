@@ -13,8 +13,8 @@ variable tensor updated in place, so it carries over between invokes).
   converted to float32 and multiplied by ``input_scale * weight_scale`` (both float32, the
   product rounded first), then added to the output. uint8 weights are read as int8 — LiteRT's
   GetTensorData<int8_t> reinterprets their bytes and ignores the zero point. An all-zero
-  operand (the whole batch of one step) is skipped, as IsZeroVector does; that changes nothing
-  numerically.
+  operand (the whole batch of one step) is skipped, as IsZeroVector does (hybrid.is_zero_vector:
+  that test lets NaNs pass for zeros, so it matters once a state has overflowed).
 
 BIDIRECTIONAL_SEQUENCE_RNN reproduces its reference kernel's quirks:
 
@@ -29,7 +29,8 @@ BIDIRECTIONAL_SEQUENCE_RNN reproduces its reference kernel's quirks:
 import numpy as np
 
 from ..contract import Kernel
-from ..hybrid import apply_activation, fused_activation, hybrid_dot, quantize_rows, weight_row_sums
+from ..hybrid import (apply_activation, fused_activation, hybrid_dot, is_zero_vector, nonfinite_ok, quantize_rows,
+                      weight_row_sums)
 from ..operands import arity, check_rank, check_type
 from ..quant import exact_dtype, qparams
 from ..registry import register
@@ -104,6 +105,7 @@ class _Cell:
         self.hybrid = hybrid
         self.asymmetric = hybrid and bool(node.options.asymmetric_quantize_inputs)
         self.act = fused_activation(node, clamps_only=False)
+        self.row_wise = False       # batch-major sequences: LiteRT steps each batch row alone
 
     def bind(self, inputs):
         """(bias, hidden state, prepared (matrix, row sums) of the input, recurrent and aux
@@ -117,13 +119,23 @@ class _Cell:
         """out + v·Wᵀ, in LiteRT's float32 or hybrid arithmetic."""
         mat, row_sums = mats
         if not weights.hybrid:
-            return out + np.matmul(np.asarray(v, F32), mat)
-        if not np.any(v):
+            with nonfinite_ok():
+                return out + np.matmul(np.asarray(v, F32), mat)
+        # IsZeroVector skips the product for the batch of one RnnBatchStep call: all rows of a
+        # time step, or (batch-major sequences) each row on its own.
+        if self.row_wise:
+            skip = np.array([is_zero_vector(row) for row in v], bool)
+        else:
+            skip = np.full(len(v), is_zero_vector(v))
+        if skip.all():
             return out
         quantized = quantize_rows(v, self.asymmetric)
         dot = hybrid_dot(quantized, mat, row_sums if self.asymmetric else None)
         # scaling_factors[b] *= weight_scale, then result += float(dot) * scaling_factor.
-        return out + dot.astype(F32) * (quantized[1] * weights.scale).astype(F32)[:, None]
+        with nonfinite_ok():
+            # (x86 keeps the first operand's NaN: LiteRT's compiled `*result += x` adds x + *result.)
+            res = dot.astype(F32) * (quantized[1] * weights.scale).astype(F32)[:, None] + out
+        return np.where(skip[:, None], out, res) if skip.any() else res
 
     def step(self, bound, x, aux, h):
         bias, _, (w, r, a) = bound
@@ -179,6 +191,7 @@ class _SingleRnn(Kernel):
         batch = shape[-2] if self.time_major else shape[0]
         hybrid = _weight_kind(node, inputs[1:3])
         self.cell = _Cell(node, inputs, (1, 2, 3, 4, None), shape[-1], 0, hybrid, batch)
+        self.cell.row_wise = not self.time_major
         outputs[0].shape = shape[:-1] + (self.cell.units,)
 
 
@@ -247,6 +260,7 @@ class BidirectionalSequenceRnn(Kernel):
         aux_idx = (10, 11) if stacking else (None, None)
         self.fw = _Cell(node, inputs, (1, 2, 3, 4, aux_idx[0]), i, a, hybrid, b, "forward ")
         self.bw = _Cell(node, inputs, (5, 6, 7, 8, aux_idx[1]), i, a, hybrid, b, "backward ")
+        self.fw.row_wise = self.bw.row_wise = not tm
         self.bw_from_aux = aux is not None and not stacking and tm
         self.aux_index = self._aux_addresses(node, t, b, i, a, hybrid) if stacking else None
         uf, ub = self.fw.units, self.bw.units

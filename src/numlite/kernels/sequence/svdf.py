@@ -24,7 +24,8 @@ import numpy as np
 from ...schema.enums import ActivationFunctionType as Act
 from .. import fixedpoint as fp
 from ..contract import Kernel
-from ..hybrid import apply_activation, fused_activation, hybrid_dot, quantize_rows, weight_row_sums
+from ..hybrid import (apply_activation, fused_activation, hybrid_dot, is_zero_vector, nonfinite_ok, quantize_rows,
+                      weight_row_sums)
 from ..operands import arity, check_rank, check_type
 from ..quant import exact_dtype, exact_matmul, qparams, value_bound
 from ..registry import register
@@ -111,14 +112,15 @@ class _FloatTime(_Svdf):
         included."""
         scratch = self.filter_sums.array
         scratch[...] = 0
-        for m in range(self.memory):
-            scratch += wt[None, :, m] * mem[:, :, m]
-        parts = scratch.reshape(mem.shape[0], self.units, self.rank)
-        out[...] = 0
-        for r in range(self.rank):
-            out += parts[:, :, r]
-        if bias is not None:
-            out += bias.astype(F32, copy=False)
+        with nonfinite_ok():
+            for m in range(self.memory):
+                scratch += wt[None, :, m] * mem[:, :, m]
+            parts = scratch.reshape(mem.shape[0], self.units, self.rank)
+            out[...] = 0
+            for r in range(self.rank):
+                out += parts[:, :, r]
+            if bias is not None:
+                out += bias.astype(F32, copy=False)
         apply_activation(out, self.act)
 
 
@@ -136,7 +138,8 @@ class FloatSvdf(_FloatTime):
 
     def eval(self, node, inputs, outputs):
         x, wf, wt, bias, state = inputs
-        feature = (x.astype(np.float64) @ wf.astype(np.float64).T).astype(F32)
+        with np.errstate(over="ignore", invalid="ignore"):      # ±inf / NaN, float32 overflow: IEEE results
+            feature = (x.astype(np.float64) @ wf.astype(np.float64).T).astype(F32)
         mem = self.push(state, feature)
         self.time_and_output(mem, wt, bias, outputs[0])
 
@@ -179,10 +182,14 @@ class HybridSvdf(_FloatTime):
         x, wf, wt, bias, state = inputs
         wmat, row_sums = self.const_wf if self.const_wf is not None else self._feature_weights(wf)
         wt_f = self.const_wt if self.const_wt is not None else self._time_weights(wt)
-        quantized = quantize_rows(np.asarray(x, F32), self.asymmetric)
-        dot = hybrid_dot(quantized, wmat, row_sums if self.asymmetric else None)
-        factors = (quantized[1] * self.wf_scale).astype(F32)
-        feature = dot.astype(F32) * factors[:, None]
+        # The product accumulates onto a zeroed scratch, skipped for an all-zero input batch.
+        feature = np.zeros((x.shape[0], wmat.shape[1]), F32)
+        if not is_zero_vector(x):
+            quantized = quantize_rows(np.asarray(x, F32), self.asymmetric)
+            dot = hybrid_dot(quantized, wmat, row_sums if self.asymmetric else None)
+            with nonfinite_ok():
+                factors = (quantized[1] * self.wf_scale).astype(F32)
+                feature = dot.astype(F32) * factors[:, None] + feature
         mem = self.push(state, feature)
         self.time_and_output(mem, wt_f, bias, outputs[0])
 
