@@ -24,6 +24,13 @@ def test_options_have_the_schema_defaults():
     assert node.options.fused_activation_function == 0
 
 
+def test_absent_vector_options_are_none():
+    node = Node(Operator("SQUEEZE", [0], [1]), 0)
+    assert node.options.squeeze_dims is None
+    node = Node(Operator("RESHAPE", [0], [1], options={"new_shape": [2, 3]}), 0)
+    assert list(node.options.new_shape) == [2, 3]
+
+
 def test_options_table_pairs_ops_whose_table_is_named_otherwise():
     assert options_table("AVERAGE_POOL_2D") == "Pool2DOptions"
     assert options_table("MEAN") == "ReducerOptions"

@@ -62,8 +62,9 @@ _DEFAULTS = {}
 def _defaults(table):
     d = _DEFAULTS.get(table)
     if d is None:
-        d = {f: default for f, _slot, kind, default in TABLES[table]
-             if not kind.startswith(("table:", "union:", "["))}
+        # Scalars take the schema's default; vectors, tables and unions are absent (None).
+        d = {f: (None if kind.startswith(("table:", "union:", "[")) else default)
+             for f, _slot, kind, default in TABLES[table]}
         _DEFAULTS[table] = d
     return d
 

@@ -70,8 +70,8 @@ class Reshape(_Reshaped):
         if self.use_tensor:
             new_shape = int_values(node, values[1], "shape")
         else:
-            # (Vector options are absent, not defaulted, when the model omits them.)
-            new_shape = list(node.options.new_shape or []) if "new_shape" in node.options else []
+            # (An absent vector option reads as None.)
+            new_shape = list(node.options.new_shape or [])
             # Legacy converters wrote [0] for a scalar.
             if new_shape == [0]:
                 new_shape = []
@@ -88,7 +88,7 @@ class Squeeze(_Reshaped):
 
     def plan(self, node, shapes, values):
         shape = shapes[0]
-        dims = (node.options.squeeze_dims or []) if "squeeze_dims" in node.options else []
+        dims = node.options.squeeze_dims or []
         if dims:
             drop = {norm_axis(node, int(d), len(shape), "squeeze dim") for d in dims}
             for d in drop:
