@@ -66,7 +66,7 @@ def cmd_inspect(args):
         print("description %s" % model.description)
     print("subgraphs  %d, tensors %d, operators %d" % (info["subgraphs"], info["tensors"], sum(info["operators"].values())))
     if info["memory"] is None:
-        print("arena      not allocatable: " + info["allocate_error"])
+        print("memory     not allocatable: " + info["allocate_error"])
     else:
         m = info["memory"]
         print("memory     %s allocated per model instance:" % _bytes(m["total"]))
