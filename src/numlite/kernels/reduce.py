@@ -158,6 +158,12 @@ class Sum(_MeanOrSum):
     compute_sum = True
     input_types = ("FLOAT32", "INT32", "INT64", "BOOL", "INT8", "UINT8")     # not INT16 (above)
 
+    def prepare(self, node, inputs, outputs):
+        if inputs and inputs[0] is not None and inputs[0].type_name == "INT16":
+            raise node.unsupported("int16 SUM: LiteRT's reference kernel reads int16 data as uint8 bytes and "
+                                   "leaves half the output uninitialised")
+        super().prepare(node, inputs, outputs)
+
     def check_quantized(self, node, x, out):
         super().check_quantized(node, x, out)
         if x.type_name == "INT8":
